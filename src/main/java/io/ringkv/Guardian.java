@@ -1,0 +1,65 @@
+package io.ringkv;
+
+import io.ringkv.config.NodeSettings;
+import io.ringkv.controller.Controller;
+import io.ringkv.controller.ControllerApi;
+import io.ringkv.http.ControllerRoutes;
+import io.ringkv.http.HttpServer;
+import io.ringkv.http.WorkerRoutes;
+import io.ringkv.net.HttpPeers;
+import io.ringkv.net.Peers;
+import io.ringkv.storage.HybridClock;
+import io.ringkv.worker.Shards;
+import io.ringkv.worker.Store;
+import io.ringkv.worker.Worker;
+import io.ringkv.worker.WorkerApi;
+import io.ringkv.worker.WorkerEnv;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/** Wiring only: spawns a node's actors and binds its HTTP routes. */
+public final class Guardian {
+  private Guardian() {}
+
+  public static Behavior<Void> worker(NodeSettings settings, boolean adminStop) {
+    return Behaviors.setup(ctx -> {
+      Peers peers = new HttpPeers(ctx.getSystem(), settings);
+      WorkerApi api = workerApi(ctx, settings, peers);
+      Runnable stop = adminStop ? () -> ctx.getSystem().terminate() : null;
+      bindOrStop(ctx, settings, new WorkerRoutes(api, settings, stop).routes());
+      return Behaviors.empty();
+    });
+  }
+
+  public static Behavior<Void> controller(NodeSettings settings) {
+    return Behaviors.setup(ctx -> {
+      Peers peers = new HttpPeers(ctx.getSystem(), settings);
+      ActorRef<Controller.Command> controller = ctx.spawn(Controller.create(settings, peers, Clock.systemUTC()), "controller");
+      ControllerApi api = new ControllerApi(controller, ctx.getSystem(), settings.replicationFactor());
+      bindOrStop(ctx, settings, new ControllerRoutes(api, settings).routes());
+      return Behaviors.empty();
+    });
+  }
+
+  /** A worker's actors: its store shards and the Worker that routes requests; also used by the simulations. */
+  public static WorkerApi workerApi(ActorContext<?> ctx, NodeSettings settings, Peers peers) {
+    HybridClock clock = HybridClock.system();
+    List<ActorRef<Store.Command>> stores = new ArrayList<>();
+    for (int i = 0; i < settings.storeShards(); i++)
+      stores.add(ctx.spawn(Store.create(clock, settings.tombstoneTtl()), "store-" + i));
+    WorkerEnv env = new WorkerEnv(settings, new Shards(stores), peers, clock);
+    ActorRef<Worker.Command> worker = ctx.spawn(Worker.create(env), "worker");
+    return new WorkerApi(env, worker, ctx.getSystem());
+  }
+
+  private static void bindOrStop(ActorContext<?> ctx, NodeSettings settings, org.apache.pekko.http.javadsl.server.Route route) {
+    HttpServer.start(ctx.getSystem(), settings.bindHost(), settings.port(), route).whenComplete((b, err) -> {
+      if (err != null) ctx.getSystem().terminate();
+    });
+  }
+}

@@ -1,0 +1,91 @@
+package io.ringkv;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.ringkv.config.NodeSettings;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+
+/**
+ * {@code java -jar ringkv.jar local|controller|worker}: loads the configuration once and starts the
+ * node(s). {@code local} runs the controller and four workers in one JVM, one ActorSystem each.
+ */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] args) {
+    String role = args.length > 0 ? args[0] : System.getenv().getOrDefault("ROLE", "local");
+    Config config = ConfigFactory.load();
+    List<ActorSystem<Void>> systems;
+    try {
+      systems = switch (role) {
+        case "local" -> startLocal(config);
+        case "controller" -> List.of(startController(config));
+        case "worker" -> List.of(startWorker(config, false));
+        default -> {
+          System.err.println("usage: java -jar ringkv.jar [local|controller|worker]   (got '" + role + "')");
+          System.exit(2);
+          yield List.of();
+        }
+      };
+    } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
+      System.err.println("ringkv: bad configuration: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    // a node that stops by itself (e.g. its port was taken) ends the process with a non-zero code;
+    // in local mode the process lives as long as its controller does
+    ActorSystem<Void> main = systems.get(0);
+    main.getWhenTerminated().thenRun(() -> {
+      boolean jvmExit = CoordinatedShutdown.get(main).getShutdownReason()
+          .map(CoordinatedShutdown.jvmExitReason()::equals).orElse(false);
+      if (!jvmExit) new Thread(() -> System.exit(1)).start();
+    });
+  }
+
+  public static ActorSystem<Void> startController(Config config) {
+    NodeSettings s = NodeSettings.from(withDefaultPort(config, 8000));
+    return ActorSystem.create(Guardian.controller(s), "controller", config);
+  }
+
+  public static ActorSystem<Void> startWorker(Config config, boolean adminStop) {
+    NodeSettings s = NodeSettings.from(config);
+    return ActorSystem.create(Guardian.worker(s, adminStop), systemName(s.nodeId()), config);
+  }
+
+  static List<ActorSystem<Void>> startLocal(Config config) {
+    NodeSettings.LocalLayout layout = NodeSettings.localLayout(config);
+    List<ActorSystem<Void>> systems = new ArrayList<>();
+    Config controller = node(config, "controller", layout.host(), layout.controllerPort());
+    systems.add(startController(controller));
+    String controllerAddr = "http://" + layout.host() + ":" + layout.controllerPort();
+    for (int i = 0; i < layout.workerPorts().size(); i++) {
+      Config w = node(config, "worker" + (i + 1), layout.host(), layout.workerPorts().get(i))
+          .withFallback(ConfigFactory.parseMap(Map.of("ringkv.controller-addr", controllerAddr)));
+      systems.add(startWorker(ConfigFactory.parseMap(Map.of("ringkv.controller-addr", controllerAddr)).withFallback(w), true));
+    }
+    return systems;
+  }
+
+  private static Config node(Config base, String id, String host, int port) {
+    return ConfigFactory.parseMap(Map.of(
+        "ringkv.node-id", id,
+        "ringkv.http.host", host,
+        "ringkv.http.port", port,
+        "ringkv.advertise-host", host)).withFallback(base);
+  }
+
+  /** The controller listens on 8000 unless PORT says otherwise (workers default to 8001). */
+  private static Config withDefaultPort(Config config, int port) {
+    if (System.getenv("PORT") != null || config.getInt("ringkv.http.port") != 8001) return config;
+    return ConfigFactory.parseMap(Map.of("ringkv.http.port", port)).withFallback(config);
+  }
+
+  static String systemName(String nodeId) {
+    String s = nodeId.replaceAll("[^A-Za-z0-9_-]", "-");
+    return s.isEmpty() || !Character.isLetterOrDigit(s.charAt(0)) ? "node-" + s : s;
+  }
+}

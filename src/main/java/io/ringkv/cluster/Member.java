@@ -1,0 +1,28 @@
+package io.ringkv.cluster;
+
+/**
+ * One node of the cluster as the membership view knows it. {@code instance} identifies the running
+ * process: a node that restarts under the same id comes back with a new instance (and without its
+ * in-memory data), which the rebalancer treats as a new owner.
+ */
+public record Member(String id, String host, int port, Status status, String instance) {
+  public enum Status { UP, DOWN }
+
+  public boolean isUp() {
+    return status == Status.UP;
+  }
+
+  public Member withStatus(Status s) {
+    return new Member(id, host, port, s, instance);
+  }
+
+  public boolean sameAddress(String h, int p) {
+    return host.equals(h) && port == p;
+  }
+
+  /** The node's base URL, e.g. {@code http://10.0.0.7:8001}. */
+  public String url() {
+    String h = host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+    return "http://" + h + ":" + port;
+  }
+}

@@ -1,0 +1,108 @@
+package io.ringkv.config;
+
+import com.typesafe.config.Config;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.List;
+
+/** Everything a node reads from configuration, read once at start and passed down. */
+public record NodeSettings(
+    String nodeId,
+    String bindHost,
+    int port,
+    String advertiseHost,
+    String controllerAddr,
+    int replicationFactor,
+    int writeQuorum,
+    int readQuorum,
+    Duration requestTimeout,
+    Duration peerTimeout,
+    Duration heartbeatInterval,
+    Duration heartbeatTimeout,
+    Duration registerBackoffMin,
+    Duration registerBackoffMax,
+    int vnodes,
+    int maxKeyBytes,
+    int maxValueBytes,
+    int storeShards,
+    Duration tombstoneTtl,
+    int rebalanceBatch,
+    int rebalanceParallelism,
+    String clusterToken) {
+
+  public NodeSettings {
+    if (replicationFactor < 1) throw new IllegalArgumentException("REPLICATION_FACTOR must be >= 1");
+    if (writeQuorum < 1 || writeQuorum > replicationFactor)
+      throw new IllegalArgumentException("WRITE_QUORUM must be between 1 and REPLICATION_FACTOR");
+    if (readQuorum < 1 || readQuorum > replicationFactor)
+      throw new IllegalArgumentException("READ_QUORUM must be between 1 and REPLICATION_FACTOR");
+    if (heartbeatTimeout.compareTo(heartbeatInterval.multipliedBy(2)) <= 0)
+      throw new IllegalArgumentException("HEARTBEAT_TIMEOUT must exceed two HEARTBEAT_INTERVALs");
+    if (nodeId == null || nodeId.isBlank()) throw new IllegalArgumentException("NODE_ID must not be empty");
+    if (storeShards < 1) throw new IllegalArgumentException("STORE_SHARDS must be >= 1");
+  }
+
+  public static NodeSettings from(Config root) {
+    Config c = root.getConfig("ringkv");
+    String advertise = c.getString("advertise-host");
+    if (advertise.isBlank()) advertise = localAddress();
+    return new NodeSettings(
+        c.getString("node-id"),
+        c.getString("http.host"),
+        c.getInt("http.port"),
+        advertise,
+        stripSlash(c.getString("controller-addr")),
+        c.getInt("replication.factor"),
+        c.getInt("replication.write-quorum"),
+        c.getInt("replication.read-quorum"),
+        c.getDuration("replication.request-timeout"),
+        c.getDuration("replication.peer-timeout"),
+        c.getDuration("membership.heartbeat-interval"),
+        c.getDuration("membership.heartbeat-timeout"),
+        c.getDuration("membership.register-backoff-min"),
+        c.getDuration("membership.register-backoff-max"),
+        c.getInt("ring.vnodes"),
+        c.getInt("limits.max-key-bytes"),
+        c.getInt("limits.max-value-bytes"),
+        c.getInt("storage.shards"),
+        c.getDuration("storage.tombstone-ttl"),
+        c.getInt("rebalance.batch-size"),
+        c.getInt("rebalance.parallelism"),
+        c.getString("cluster-token"));
+  }
+
+  /** The ports of the embedded local cluster: controller first, then the workers. */
+  public static LocalLayout localLayout(Config root) {
+    Config c = root.getConfig("ringkv.local");
+    return new LocalLayout(c.getString("host"), c.getInt("controller-port"), c.getIntList("worker-ports"));
+  }
+
+  public record LocalLayout(String host, int controllerPort, List<Integer> workerPorts) {}
+
+  public NodeSettings withNode(String id, String host, int port) {
+    return new NodeSettings(id, host, port, host, controllerAddr, replicationFactor, writeQuorum, readQuorum,
+        requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin, registerBackoffMax,
+        vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch, rebalanceParallelism,
+        clusterToken);
+  }
+
+  public NodeSettings withControllerAddr(String addr) {
+    return new NodeSettings(nodeId, bindHost, port, advertiseHost, stripSlash(addr), replicationFactor, writeQuorum,
+        readQuorum, requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin,
+        registerBackoffMax, vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch,
+        rebalanceParallelism, clusterToken);
+  }
+
+  private static String stripSlash(String s) {
+    return s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
+  }
+
+  private static String localAddress() {
+    try {
+      return InetAddress.getLocalHost().getHostAddress();
+    } catch (UnknownHostException e) {
+      return "127.0.0.1";
+    }
+  }
+}

@@ -1,0 +1,166 @@
+package io.ringkv.controller;
+
+import io.ringkv.cluster.ClusterView;
+import io.ringkv.cluster.Member;
+import io.ringkv.config.NodeSettings;
+import io.ringkv.net.Peers;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * Owns the cluster membership and its epoch. Each worker's heartbeats re-arm a timer of its own;
+ * when the timer fires the worker turns DOWN. Every change raises the epoch and pushes the new view
+ * to all UP workers. After a restart it resumes from the newest view a worker reports, so epochs
+ * keep growing and no data moves.
+ */
+public final class Controller extends AbstractBehavior<Controller.Command> {
+  public sealed interface Command {}
+
+  public record Register(Peers.Registration registration, ActorRef<Reply> replyTo) implements Command {}
+
+  public record Heartbeat(Peers.Heartbeat heartbeat, ActorRef<Reply> replyTo) implements Command {}
+
+  public record GetView(ActorRef<ClusterView> replyTo) implements Command {}
+
+  public record GetNodes(ActorRef<Nodes> replyTo) implements Command {}
+
+  /** The answer to a register or heartbeat: status 200 with the view, or an error status. */
+  public record Reply(int status, ClusterView view, String detail) {}
+
+  /** The view plus when each node was last heard from (epoch seconds). */
+  public record Nodes(ClusterView view, Map<String, Double> lastSeen) {}
+
+  private record SuspectAfter(String node) implements Command {}
+
+  public static Behavior<Command> create(NodeSettings settings, Peers peers, Clock clock) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Controller(ctx, timers, settings, peers, clock)));
+  }
+
+  private final TimerScheduler<Command> timers;
+  private final NodeSettings settings;
+  private final Peers peers;
+  private final Clock clock;
+  private final Map<String, Double> lastSeen = new HashMap<>();
+  private ClusterView view;
+
+  private Controller(ActorContext<Command> ctx, TimerScheduler<Command> timers, NodeSettings settings, Peers peers,
+      Clock clock) {
+    super(ctx);
+    this.timers = timers;
+    this.settings = settings;
+    this.peers = peers;
+    this.clock = clock;
+    this.view = ClusterView.empty(settings.vnodes());
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Register.class, this::onRegister)
+        .onMessage(Heartbeat.class, this::onHeartbeat)
+        .onMessage(SuspectAfter.class, this::onSuspectAfter)
+        .onMessage(GetView.class, g -> { g.replyTo().tell(view); return this; })
+        .onMessage(GetNodes.class, g -> { g.replyTo().tell(new Nodes(view, Map.copyOf(lastSeen))); return this; })
+        .build();
+  }
+
+  private Behavior<Command> onRegister(Register r) {
+    Peers.Registration reg = r.registration();
+    resumeFrom(reg.lastView());
+    Member known = view.member(reg.nodeId());
+    if (known != null && known.isUp() && !known.sameAddress(reg.host(), reg.port())) {
+      r.replyTo().tell(new Reply(409, view, "node id " + reg.nodeId() + " is already UP at " + known.host() + ":"
+          + known.port() + "; stop that process or give this one another NODE_ID"));
+      return this;
+    }
+    Member next = new Member(reg.nodeId(), reg.host(), reg.port(), Member.Status.UP, reg.instance());
+    seen(reg.nodeId());
+    if (known == null || !known.isUp() || !known.sameAddress(reg.host(), reg.port())) {
+      getContext().getLog().info("{} registered at {}:{}{}", reg.nodeId(), reg.host(), reg.port(),
+          known == null ? "" : " (was DOWN)");
+      change(next);
+    } else if (known.instance() == null) {
+      view = view.with(next, view.epoch());   // resumed from a worker's view: learn the instance, move nothing
+    } else if (!known.instance().equals(reg.instance())) {
+      getContext().getLog().info("{} restarted at {}:{} (a new process, without its data)", reg.nodeId(), reg.host(), reg.port());
+      change(next);
+    }
+    r.replyTo().tell(new Reply(200, view, null));
+    return this;
+  }
+
+  private Behavior<Command> onHeartbeat(Heartbeat h) {
+    Peers.Heartbeat hb = h.heartbeat();
+    Member known = view.member(hb.nodeId());
+    if (known == null) {
+      h.replyTo().tell(new Reply(404, view, "unknown node " + hb.nodeId() + "; register first"));
+      return this;
+    }
+    if (known.instance() != null && hb.instance() != null && !known.instance().equals(hb.instance())) {
+      h.replyTo().tell(new Reply(409, view, "node id " + hb.nodeId() + " belongs to another process"));
+      return this;
+    }
+    seen(hb.nodeId());
+    if (!known.isUp() || known.instance() == null) {
+      if (!known.isUp()) getContext().getLog().info("{} is UP again", hb.nodeId());
+      Member up = new Member(known.id(), known.host(), known.port(), Member.Status.UP,
+          hb.instance() != null ? hb.instance() : known.instance());
+      if (known.isUp()) view = view.with(up, view.epoch());
+      else change(up);
+    }
+    if (hb.epoch() > view.epoch()) {
+      // a worker is ahead of us (we restarted and resumed from an older view): overtake it
+      view = new ClusterView(hb.epoch() + 1, view.members(), settings.vnodes());
+      pushToAll();
+    }
+    h.replyTo().tell(new Reply(200, view, null));
+    return this;
+  }
+
+  private Behavior<Command> onSuspectAfter(SuspectAfter s) {
+    Member m = view.member(s.node());
+    if (m != null && m.isUp()) {
+      getContext().getLog().info("{} is DOWN: no heartbeat for {}", s.node(), settings.heartbeatTimeout());
+      change(m.withStatus(Member.Status.DOWN));
+    }
+    return this;
+  }
+
+  /** After a restart, take over the newest view a worker reports instead of starting from nothing. */
+  private void resumeFrom(ClusterView reported) {
+    if (reported == null || reported.epoch() <= view.epoch()) return;
+    Map<String, Member> merged = new HashMap<>(reported.members());
+    merged.putAll(view.members());
+    view = new ClusterView(reported.epoch(), merged, settings.vnodes());
+    getContext().getLog().info("resumed membership from a worker's view at epoch {}: {}", view.epoch(), view.members().keySet());
+    for (Member m : view.members().values()) if (m.isUp()) armSuspicion(m.id());
+  }
+
+  private void change(Member m) {
+    view = view.with(m, view.epoch() + 1);
+    getContext().getLog().info("epoch {}: UP {}", view.epoch(), view.ring().nodes());
+    pushToAll();
+  }
+
+  private void pushToAll() {
+    for (Member m : view.members().values()) if (m.isUp()) peers.pushView(m, view);
+  }
+
+  private void seen(String node) {
+    lastSeen.put(node, clock.millis() / 1000.0);
+    armSuspicion(node);
+  }
+
+  private void armSuspicion(String node) {
+    SuspectAfter key = new SuspectAfter(node);
+    timers.startSingleTimer(key, key, settings.heartbeatTimeout());   // same key: replaces the old timer
+  }
+}

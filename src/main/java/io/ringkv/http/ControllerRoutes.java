@@ -1,0 +1,118 @@
+package io.ringkv.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ringkv.cluster.ClusterView;
+import io.ringkv.cluster.Member;
+import io.ringkv.config.NodeSettings;
+import io.ringkv.controller.Controller;
+import io.ringkv.controller.ControllerApi;
+import io.ringkv.net.Peers;
+import io.ringkv.net.Wire;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/** The controller's REST surface: the seed's {@code /register}, {@code /heartbeat}, {@code /nodes}, {@code /mapping}, plus {@code /ring}. */
+public final class ControllerRoutes extends JsonRoutes {
+  private final ControllerApi api;
+  private final NodeSettings settings;
+
+  public ControllerRoutes(ControllerApi api, NodeSettings settings) {
+    super(settings.clusterToken(), 4L * 1024 * 1024);
+    this.api = api;
+    this.settings = settings;
+  }
+
+  public Route routes() {
+    return Errors.handled(concat(
+        path("register", () -> post(() -> clusterOnly(() -> jsonBody(this::register)))),
+        path("heartbeat", () -> post(() -> clusterOnly(() -> jsonBody(this::heartbeat)))),
+        path("nodes", () -> get(this::nodes)),
+        path("mapping", () -> get(() -> keyParam(settings.maxKeyBytes(), this::mapping))),
+        path("ring", () -> get(this::ring)),
+        path("health", () -> get(() -> onSuccess(api.view(), v -> {
+          ObjectNode o = Wire.NODES.objectNode();
+          o.put("status", "ok");
+          o.put("role", "controller");
+          o.put("epoch", v.epoch());
+          o.put("up", v.upCount());
+          return json(200, o);
+        })))));
+  }
+
+  private Route register(JsonNode body) {
+    ObjectNode o = Wire.object(body);
+    String id = Wire.requiredString(o, "node_id");
+    if (id.isBlank()) throw new Wire.BadInput("field 'node_id' must not be empty");
+    String host = Wire.requiredString(o, "host");
+    if (host.isBlank()) throw new Wire.BadInput("field 'host' must not be empty");
+    int port = Wire.requiredPort(o, "port");
+    String instance = Wire.optionalString(o, "instance", null);
+    ClusterView last = o.hasNonNull("view") ? Wire.readView(o.get("view"), settings.vnodes()) : null;
+    return onSuccess(api.register(new Peers.Registration(id, host, port, instance, last)), r -> {
+      if (r.status() != 200) return complete(Errors.detail(r.status(), r.detail()));
+      ObjectNode out = Wire.NODES.objectNode();
+      out.put("status", "registered");
+      out.put("node_id", id);
+      out.put("epoch", r.view().epoch());
+      out.set("view", Wire.view(r.view()));
+      return json(200, out);
+    });
+  }
+
+  private Route heartbeat(JsonNode body) {
+    ObjectNode o = Wire.object(body);
+    String id = Wire.requiredString(o, "node_id");
+    String instance = Wire.optionalString(o, "instance", null);
+    long epoch = Wire.optionalLong(o, "epoch", 0);
+    return onSuccess(api.heartbeat(new Peers.Heartbeat(id, instance, epoch)), r -> {
+      if (r.status() != 200) return complete(Errors.detail(r.status(), r.detail()));
+      ObjectNode out = Wire.NODES.objectNode();
+      out.put("status", "ok");
+      out.put("epoch", r.view().epoch());
+      return json(200, out);
+    });
+  }
+
+  private Route nodes() {
+    return onSuccess(api.nodes(), (Controller.Nodes n) -> {
+      ObjectNode out = Wire.NODES.objectNode();
+      ObjectNode nodes = out.putObject("nodes");
+      for (Member m : n.view().members().values()) {
+        ObjectNode mn = nodes.putObject(m.id());
+        mn.put("host", m.host());
+        mn.put("port", m.port());
+        mn.put("ts", n.lastSeen().getOrDefault(m.id(), 0.0));
+        mn.put("status", m.status().name());
+      }
+      out.put("epoch", n.view().epoch());
+      return json(200, out);
+    });
+  }
+
+  private Route mapping(String key) {
+    return onSuccess(api.view(), v -> {
+      if (v.upCount() == 0) return complete(Errors.detail(503, "no UP workers"));
+      ObjectNode out = Wire.NODES.objectNode();
+      out.put("key", key);
+      ArrayNode arr = out.putArray("mapping");
+      for (Member m : v.owners(key, api.replicationFactor())) {
+        ObjectNode mn = arr.addObject();
+        mn.put("node_id", m.id());
+        mn.put("host", m.host());
+        mn.put("port", m.port());
+      }
+      out.put("epoch", v.epoch());
+      return json(200, out);
+    });
+  }
+
+  private Route ring() {
+    return onSuccess(api.view(), v -> {
+      ObjectNode out = Wire.view(v);
+      out.put("replication_factor", api.replicationFactor());
+      out.put("vnodes", settings.vnodes());
+      return json(200, out);
+    });
+  }
+}

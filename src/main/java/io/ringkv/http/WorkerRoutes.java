@@ -1,0 +1,199 @@
+package io.ringkv.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ringkv.config.NodeSettings;
+import io.ringkv.net.HttpPeers;
+import io.ringkv.net.Peers.WriteResult;
+import io.ringkv.net.Wire;
+import io.ringkv.storage.Entry;
+import io.ringkv.storage.Versioned;
+import io.ringkv.worker.ReadResult;
+import io.ringkv.worker.WorkerApi;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/** A worker's REST surface: the seed's {@code /kv}, {@code /replicate}, {@code /node_down}, {@code /status}, extended. */
+public final class WorkerRoutes extends JsonRoutes {
+  private final WorkerApi api;
+  private final NodeSettings settings;
+  private final Runnable onStop;
+
+  /** {@code onStop}, when not null, serves {@code POST /admin/stop} (local mode: stop this worker only). */
+  public WorkerRoutes(WorkerApi api, NodeSettings settings, Runnable onStop) {
+    super(settings.clusterToken(), 8L * 1024 * 1024 + 6L * settings.maxValueBytes());
+    this.api = api;
+    this.settings = settings;
+    this.onStop = onStop;
+  }
+
+  public Route routes() {
+    return Errors.handled(concat(
+        path("kv", () -> concat(
+            get(() -> keyParam(settings.maxKeyBytes(), key -> parameterOptional("local", local -> read(key, local)))),
+            put(() -> forwardedFrom(forwarded -> jsonBody(body -> write(body, forwarded)))),
+            post(() -> forwardedFrom(forwarded -> jsonBody(body -> write(body, forwarded)))),
+            delete(() -> keyParam(settings.maxKeyBytes(), key -> forwardedFrom(forwarded -> remove(key, forwarded)))))),
+        path("replicate", () -> clusterOnly(() -> concat(
+            post(() -> jsonBody(this::replicate)),
+            get(() -> keyParam(settings.maxKeyBytes(), this::fetch))))),
+        path("node_down", () -> post(() -> clusterOnly(() -> jsonBody(this::nodeDown)))),
+        path("status", () -> get(this::status)),
+        path("health", () -> get(() -> {
+          ObjectNode o = Wire.NODES.objectNode();
+          o.put("status", "ok");
+          o.put("role", "worker");
+          o.put("node_id", api.nodeId());
+          return json(200, o);
+        })),
+        adminStop()));
+  }
+
+  private Route forwardedFrom(java.util.function.Function<Boolean, Route> inner) {
+    return optionalHeaderValueByName(HttpPeers.FORWARDED_HEADER, fwd -> optionalHeaderValueByName(HttpPeers.TOKEN_HEADER,
+        token -> inner.apply(fwd.isPresent() && hasClusterToken(token))));
+  }
+
+  private Route read(String key, Optional<String> local) {
+    boolean localOnly = local.map(v -> v.equals("true") || v.equals("1") || v.isEmpty()).orElse(false);
+    if (localOnly) {
+      return onSuccess(api.local(key), v -> found(key, v, List.of(api.nodeId())));
+    }
+    return onSuccess(api.read(key), (ReadResult r) -> r.ok()
+        ? found(key, r.newest(), r.answeredBy())
+        : complete(Errors.detail(r.status(), r.detail())));
+  }
+
+  private Route found(String key, Optional<Versioned> v, List<String> from) {
+    ObjectNode o = Wire.NODES.objectNode();
+    boolean live = v.isPresent() && !v.get().isTombstone();
+    o.put("found", live);
+    o.put("key", key);
+    if (live) {
+      o.put("value", v.get().value());
+      o.put("version", v.get().version().toString());
+    } else {
+      o.put("detail", v.isPresent() ? "key was deleted" : "key not found");
+    }
+    ArrayNode arr = o.putArray("read_from");
+    from.forEach(arr::add);
+    return json(live ? 200 : 404, o);
+  }
+
+  private Route write(JsonNode body, boolean forwarded) {
+    ObjectNode o = Wire.object(body);
+    String key = checkKey(Wire.requiredString(o, "key"), settings.maxKeyBytes());
+    String value = Wire.requiredString(o, "value");
+    if (value.isEmpty()) throw new Wire.BadInput("field 'value' must not be empty");
+    int bytes = utf8Length(value);
+    if (bytes > settings.maxValueBytes())
+      throw new Wire.BadInput(413, "value is " + bytes + " bytes; the limit is " + settings.maxValueBytes() + " (MAX_VALUE_BYTES)");
+    return written(key, api.write(key, value, forwarded), false);
+  }
+
+  private Route remove(String key, boolean forwarded) {
+    return written(key, api.write(key, null, forwarded), true);
+  }
+
+  private Route written(String key, CompletionStage<WriteResult> result, boolean delete) {
+    return onSuccess(result, r -> {
+      ObjectNode o = Wire.NODES.objectNode();
+      if (r.ok()) o.put("status", "ok");
+      else o.put("detail", r.detail());
+      o.put("key", key);
+      if (delete) o.put("deleted", r.ok());
+      o.put("replicas_acked", r.ackedBy().size());
+      ArrayNode arr = o.putArray("acked_by");
+      r.ackedBy().forEach(arr::add);
+      if (r.version() != null) o.put("version", r.version());
+      return json(r.status(), o);
+    });
+  }
+
+  private Route replicate(JsonNode body) {
+    ObjectNode o = Wire.object(body);
+    List<Entry> entries = new ArrayList<>();
+    if (o.has("entries")) {
+      JsonNode arr = o.get("entries");
+      if (!arr.isArray()) throw new Wire.BadInput("field 'entries' must be an array");
+      for (JsonNode e : arr) entries.add(checked(Wire.readEntry(e, null)));
+    } else {
+      entries.add(checked(Wire.readEntry(o, api.stampNow())));   // the seed's unversioned {"key","value"}
+    }
+    int received = entries.size();
+    return onSuccess(api.replicate(entries), applied -> {
+      ObjectNode r = Wire.NODES.objectNode();
+      r.put("status", "ok");
+      r.put("received", received);
+      r.put("applied", applied);
+      return json(200, r);
+    });
+  }
+
+  private Entry checked(Entry e) {
+    checkKey(e.key(), settings.maxKeyBytes());
+    if (!e.versioned().isTombstone() && utf8Length(e.versioned().value()) > settings.maxValueBytes())
+      throw new Wire.BadInput(413, "value of " + e.key() + " is over the limit of " + settings.maxValueBytes() + " bytes");
+    return e;
+  }
+
+  private Route fetch(String key) {
+    return onSuccess(api.local(key), v -> {
+      ObjectNode o = Wire.NODES.objectNode();
+      o.put("key", key);
+      o.put("found", v.isPresent() && !v.get().isTombstone());
+      v.ifPresent(x -> {
+        if (x.isTombstone()) o.put("tombstone", true);
+        else o.put("value", x.value());
+        o.put("version", x.version().toString());
+      });
+      return json(200, o);
+    });
+  }
+
+  private Route nodeDown(JsonNode body) {
+    ObjectNode o = Wire.object(body);
+    if (o.has("nodes")) api.applyView(Wire.readView(o, settings.vnodes()));
+    else api.syncView();   // the seed's {"node_id": ...} notice: fetch the view from the controller
+    ObjectNode r = Wire.NODES.objectNode();
+    r.put("status", "ok");
+    r.put("node_id", api.nodeId());
+    return json(200, r);
+  }
+
+  private Route status() {
+    return onSuccess(api.status(), s -> {
+      ObjectNode o = Wire.NODES.objectNode();
+      o.put("node_id", s.worker().nodeId());
+      o.put("keys", s.liveKeys());
+      o.put("tombstones", s.storedEntries() - s.liveKeys());
+      o.put("epoch", s.worker().view().epoch());
+      o.put("rebalancing", s.worker().rebalancing());
+      o.put("rebalances", s.worker().rebalances());
+      o.put("keys_moved", s.worker().keysMoved());
+      o.put("keys_handed_off", s.worker().keysHandedOff());
+      o.put("membership", s.worker().membership());
+      ArrayNode up = o.putArray("up_nodes");
+      s.worker().view().ring().nodes().forEach(up::add);
+      o.put("replication_factor", settings.replicationFactor());
+      o.put("write_quorum", settings.writeQuorum());
+      o.put("read_quorum", settings.readQuorum());
+      return json(200, o);
+    });
+  }
+
+  private Route adminStop() {
+    if (onStop == null) return reject();
+    return pathPrefix("admin", () -> path("stop", () -> post(() -> {
+      onStop.run();
+      ObjectNode o = Wire.NODES.objectNode();
+      o.put("status", "stopping");
+      o.put("node_id", api.nodeId());
+      return json(200, o);
+    })));
+  }
+}

@@ -1,0 +1,152 @@
+package io.ringkv.net;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ringkv.cluster.ClusterView;
+import io.ringkv.cluster.Member;
+import io.ringkv.config.NodeSettings;
+import io.ringkv.storage.Entry;
+import io.ringkv.storage.Version;
+import io.ringkv.storage.Versioned;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.stream.Materializer;
+
+/** {@link Peers} over HTTP/1.1 with pooled keep-alive connections, a deadline on every call. */
+public final class HttpPeers implements Peers {
+  public static final String TOKEN_HEADER = "X-Cluster-Token";
+  public static final String FORWARDED_HEADER = "X-Ringkv-Forwarded";
+
+  private final Http http;
+  private final Materializer mat;
+  private final NodeSettings settings;
+  private final Duration peerTimeout;
+  private final Duration forwardTimeout;
+
+  public HttpPeers(ActorSystem<?> system, NodeSettings settings) {
+    this.http = Http.get(system);
+    this.mat = Materializer.matFromSystem(system);
+    this.settings = settings;
+    this.peerTimeout = settings.peerTimeout();
+    this.forwardTimeout = settings.requestTimeout().plus(settings.peerTimeout());
+  }
+
+  @Override
+  public CompletionStage<Integer> replicate(Member to, List<Entry> entries) {
+    return call(post(to.url() + "/replicate", Wire.entries(entries)), peerTimeout)
+        .thenApply(body -> body.path("applied").asInt());
+  }
+
+  @Override
+  public CompletionStage<Optional<Versioned>> fetch(Member to, String key) {
+    return call(HttpRequest.GET(to.url() + "/replicate?key=" + enc(key)), peerTimeout).thenApply(body -> {
+      if (!body.hasNonNull("version")) return Optional.empty();
+      Version v = Version.parse(body.get("version").asText());
+      boolean tomb = body.path("tombstone").asBoolean(false);
+      return Optional.of(new Versioned(tomb ? null : body.path("value").asText(), v));
+    });
+  }
+
+  @Override
+  public CompletionStage<WriteResult> forward(Member to, String key, String value) {
+    HttpRequest req;
+    if (value == null) {
+      req = HttpRequest.DELETE(to.url() + "/kv?key=" + enc(key));
+    } else {
+      ObjectNode body = Wire.NODES.objectNode();
+      body.put("key", key);
+      body.put("value", value);
+      req = HttpRequest.PUT(to.url() + "/kv").withEntity(ContentTypes.APPLICATION_JSON, Wire.bytes(body));
+    }
+    req = req.addHeader(RawHeader.create(FORWARDED_HEADER, settings.nodeId()));
+    return send(req, forwardTimeout).thenApply(r -> {
+      JsonNode body = r.body();
+      List<String> acked = Wire.strings(body.get("acked_by"));
+      if (r.status() == 200) return WriteResult.ok(acked, body.path("version").asText(null));
+      if (r.status() == 503) return WriteResult.failed(503, acked, body.path("detail").asText("quorum not reached"));
+      throw new PeerException(r.status(), body.path("detail").asText(""));
+    });
+  }
+
+  @Override
+  public CompletionStage<ClusterView> register(Registration reg) {
+    ObjectNode body = Wire.NODES.objectNode();
+    body.put("node_id", reg.nodeId());
+    body.put("host", reg.host());
+    body.put("port", reg.port());
+    body.put("instance", reg.instance());
+    if (reg.lastView() != null && reg.lastView().epoch() > 0) body.set("view", Wire.view(reg.lastView()));
+    return call(post(settings.controllerAddr() + "/register", body), peerTimeout)
+        .thenApply(r -> Wire.readView(r.get("view"), settings.vnodes()));
+  }
+
+  @Override
+  public CompletionStage<Long> heartbeat(Heartbeat hb) {
+    ObjectNode body = Wire.NODES.objectNode();
+    body.put("node_id", hb.nodeId());
+    body.put("instance", hb.instance());
+    body.put("epoch", hb.epoch());
+    return call(post(settings.controllerAddr() + "/heartbeat", body), peerTimeout)
+        .thenApply(r -> r.path("epoch").asLong());
+  }
+
+  @Override
+  public CompletionStage<ClusterView> fetchView() {
+    return call(HttpRequest.GET(settings.controllerAddr() + "/ring"), peerTimeout)
+        .thenApply(r -> Wire.readView(r, settings.vnodes()));
+  }
+
+  @Override
+  public CompletionStage<Long> pushView(Member to, ClusterView view) {
+    return call(post(to.url() + "/node_down", Wire.view(view)), peerTimeout).thenApply(r -> r.path("epoch").asLong());
+  }
+
+  // ---- plumbing
+
+  private record Answer(int status, JsonNode body) {}
+
+  private HttpRequest post(String url, JsonNode body) {
+    return HttpRequest.POST(url).withEntity(ContentTypes.APPLICATION_JSON, Wire.bytes(body));
+  }
+
+  /** Sends and expects a 2xx; any other status fails the stage with a {@link PeerException}. */
+  private CompletionStage<JsonNode> call(HttpRequest req, Duration timeout) {
+    return send(req, timeout).thenApply(a -> {
+      if (a.status() / 100 != 2) throw new PeerException(a.status(), a.body().path("detail").asText(""));
+      return a.body();
+    });
+  }
+
+  private CompletionStage<Answer> send(HttpRequest req, Duration timeout) {
+    if (!settings.clusterToken().isEmpty()) req = req.addHeader(RawHeader.create(TOKEN_HEADER, settings.clusterToken()));
+    return http.singleRequest(req)
+        .thenCompose((HttpResponse resp) -> resp.entity().toStrict(timeout.toMillis(), mat)
+            .thenApply(strict -> new Answer(resp.status().intValue(), parse(strict.getData().toArray()))))
+        .toCompletableFuture()
+        .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private static JsonNode parse(byte[] bytes) {
+    if (bytes.length == 0) return Wire.NODES.objectNode();
+    try {
+      return Wire.JSON.readTree(bytes);
+    } catch (java.io.IOException e) {
+      return Wire.NODES.objectNode();
+    }
+  }
+
+  private static String enc(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,165 @@
+package io.ringkv.worker;
+
+import io.ringkv.cluster.ClusterView;
+import io.ringkv.storage.Entry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.pattern.Patterns;
+import org.apache.pekko.stream.KillSwitches;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.UniqueKillSwitch;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+
+/**
+ * Moves this worker's data after a view change: snapshots the store shards, plans the transfers
+ * off the actor ({@link RebalancePlan}), pushes the batches as a Pekko Stream with bounded
+ * parallelism and retries, then drops the keys it handed off once their new owners acknowledged.
+ * A newer view cancels the run in flight and starts over from the last completed view.
+ */
+public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
+  public sealed interface Command {}
+
+  /** Bring the data from what {@code from} placed here to what {@code to} asks. */
+  public record Start(ClusterView from, ClusterView to) implements Command {}
+
+  /** Sent to the worker when a run ends. */
+  public record Finished(ClusterView to, boolean complete, int keysMoved, int keysDropped) {}
+
+  private record Planned(long run, ClusterView to, RebalancePlan plan) implements Command {}
+
+  private record Pushed(long run, ClusterView to, RebalancePlan plan, Set<String> failedTargets) implements Command {}
+
+  private record RunFailed(long run, ClusterView to, Throwable cause) implements Command {}
+
+  public static Behavior<Command> create(WorkerEnv env, ActorRef<Finished> reportTo) {
+    return Behaviors.setup(ctx -> new Rebalancer(ctx, env, reportTo));
+  }
+
+  private static final int PUSH_ATTEMPTS = 5;
+  private final WorkerEnv env;
+  private final ActorRef<Finished> reportTo;
+  private final Materializer materializer;
+  private final Executor planner;
+  private long run;
+  private UniqueKillSwitch inFlight;
+
+  private Rebalancer(ActorContext<Command> ctx, WorkerEnv env, ActorRef<Finished> reportTo) {
+    super(ctx);
+    this.env = env;
+    this.reportTo = reportTo;
+    this.materializer = Materializer.createMaterializer(ctx);
+    this.planner = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Start.class, this::onStart)
+        .onMessage(Planned.class, this::onPlanned)
+        .onMessage(Pushed.class, this::onPushed)
+        .onMessage(RunFailed.class, this::onRunFailed)
+        .build();
+  }
+
+  private Behavior<Command> onStart(Start s) {
+    cancelInFlight();
+    long thisRun = ++run;
+    getContext().getLog().info("rebalance {} starting: epoch {} -> {}", thisRun, s.from().epoch(), s.to().epoch());
+    CompletionStage<RebalancePlan> plan = snapshot().thenApplyAsync(entries -> RebalancePlan.compute(
+        env.self(), s.from(), s.to(), env.settings().replicationFactor(), entries, env.settings().rebalanceBatch()),
+        planner);
+    getContext().pipeToSelf(plan, (p, err) -> err == null ? new Planned(thisRun, s.to(), p) : new RunFailed(thisRun, s.to(), err));
+    return this;
+  }
+
+  private CompletionStage<List<Entry>> snapshot() {
+    List<CompletableFuture<Store.SnapshotReply>> parts = new ArrayList<>();
+    for (var store : env.shards().stores())
+      parts.add(AskPattern.<Store.Command, Store.SnapshotReply>ask(store, Store.Snapshot::new, Duration.ofSeconds(30),
+          getContext().getSystem().scheduler()).toCompletableFuture());
+    return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0])).thenApply(v -> {
+      List<Entry> all = new ArrayList<>();
+      for (var p : parts) all.addAll(p.join().entries());
+      return all;
+    });
+  }
+
+  private Behavior<Command> onPlanned(Planned p) {
+    if (p.run() != run) return this;
+    RebalancePlan plan = p.plan();
+    if (plan.batches().isEmpty()) return onPushed(new Pushed(p.run(), p.to(), plan, Set.of()));
+    getContext().getLog().info("rebalance {}: pushing {} keys in {} batches", p.run(), plan.keysToMove(), plan.batches().size());
+    var scheduler = Adapter.toClassic(getContext().getSystem()).scheduler();
+    var ec = getContext().getExecutionContext();
+    var pair = Source.from(plan.batches())
+        .viaMat(KillSwitches.single(), Keep.right())
+        .mapAsyncUnordered(env.settings().rebalanceParallelism(), batch ->
+            Patterns.retry(() -> env.peers().replicate(batch.target(), batch.entries()), PUSH_ATTEMPTS,
+                    Duration.ofMillis(200), scheduler, ec)
+                .handle((ok, err) -> err == null ? "" : batch.target().id()))
+        .toMat(Sink.<Set<String>, String>fold(new HashSet<>(), (failed, t) -> {
+          if (!t.isEmpty()) failed.add(t);
+          return failed;
+        }), Keep.both())
+        .run(materializer);
+    inFlight = pair.first();
+    long thisRun = p.run();
+    getContext().pipeToSelf(pair.second(),
+        (failed, err) -> err == null ? new Pushed(thisRun, p.to(), plan, failed) : new RunFailed(thisRun, p.to(), err));
+    return this;
+  }
+
+  private Behavior<Command> onPushed(Pushed p) {
+    if (p.run() != run) return this;
+    inFlight = null;
+    Map<Integer, List<Entry>> dropsPerShard = new HashMap<>();
+    int dropped = 0;
+    for (RebalancePlan.Handoff h : p.plan().handoffs()) {
+      if (h.targets().stream().anyMatch(p.failedTargets()::contains)) continue;
+      int shard = env.shards().stores().indexOf(env.shards().forKey(h.entry().key()));
+      dropsPerShard.computeIfAbsent(shard, k -> new ArrayList<>()).add(h.entry());
+      dropped++;
+    }
+    dropsPerShard.forEach((shard, entries) -> env.shards().stores().get(shard)
+        .tell(new Store.DropIfUnchanged(List.copyOf(entries), getContext().getSystem().ignoreRef())));
+    boolean complete = p.failedTargets().isEmpty();
+    if (complete) getContext().getLog().info("rebalance {} done: {} keys pushed, {} handed off", p.run(), p.plan().keysToMove(), dropped);
+    else getContext().getLog().warn("rebalance {} incomplete: could not reach {}", p.run(), p.failedTargets());
+    reportTo.tell(new Finished(p.to(), complete, p.plan().keysToMove(), dropped));
+    return this;
+  }
+
+  private Behavior<Command> onRunFailed(RunFailed f) {
+    if (f.run() != run) return this;
+    inFlight = null;
+    getContext().getLog().warn("rebalance {} failed: {}", f.run(), f.cause().toString());
+    reportTo.tell(new Finished(f.to(), false, 0, 0));
+    return this;
+  }
+
+  private void cancelInFlight() {
+    if (inFlight != null) {
+      inFlight.shutdown();
+      inFlight = null;
+    }
+  }
+}

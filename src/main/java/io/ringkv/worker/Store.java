@@ -1,0 +1,111 @@
+package io.ringkv.worker;
+
+import io.ringkv.storage.Entry;
+import io.ringkv.storage.HybridClock;
+import io.ringkv.storage.KvStore;
+import io.ringkv.storage.Versioned;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/** Owns one slice of this worker's key-value map: applies versioned writes and answers local reads. */
+public final class Store extends AbstractBehavior<Store.Command> {
+  public sealed interface Command {}
+
+  /** Applies each entry if it is newer than the stored one. */
+  public record Apply(List<Entry> entries, ActorRef<Applied> replyTo) implements Command {}
+
+  public record Read(String key, ActorRef<ReadReply> replyTo) implements Command {}
+
+  /** Every entry, tombstones included, for the rebalancer. */
+  public record Snapshot(ActorRef<SnapshotReply> replyTo) implements Command {}
+
+  /** Removes each key that still holds the given version (after a hand-off). */
+  public record DropIfUnchanged(List<Entry> entries, ActorRef<Applied> replyTo) implements Command {}
+
+  public record Count(ActorRef<Counts> replyTo) implements Command {}
+
+  public record Applied(int count) {}
+
+  public record ReadReply(Optional<Versioned> value) {}
+
+  public record SnapshotReply(List<Entry> entries) {}
+
+  public record Counts(int live, int total) {}
+
+  private enum PurgeTick implements Command { INSTANCE }
+
+  public static Behavior<Command> create(HybridClock clock, Duration tombstoneTtl) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Store(ctx, timers, clock, tombstoneTtl)));
+  }
+
+  private final KvStore store = new KvStore();
+  private final HybridClock clock;
+  private final Duration tombstoneTtl;
+
+  private Store(ActorContext<Command> ctx, TimerScheduler<Command> timers, HybridClock clock, Duration ttl) {
+    super(ctx);
+    this.clock = clock;
+    this.tombstoneTtl = ttl;
+    Duration every = ttl.dividedBy(10).compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : ttl.dividedBy(10);
+    timers.startTimerWithFixedDelay(PurgeTick.INSTANCE, every);
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Apply.class, this::onApply)
+        .onMessage(Read.class, this::onRead)
+        .onMessage(Snapshot.class, this::onSnapshot)
+        .onMessage(DropIfUnchanged.class, this::onDrop)
+        .onMessage(Count.class, this::onCount)
+        .onMessageEquals(PurgeTick.INSTANCE, this::onPurge)
+        .build();
+  }
+
+  private Behavior<Command> onApply(Apply a) {
+    int applied = 0;
+    for (Entry e : a.entries()) {
+      clock.observe(e.versioned().version().timestamp());
+      if (store.apply(e.key(), e.versioned())) applied++;
+    }
+    a.replyTo().tell(new Applied(applied));
+    return this;
+  }
+
+  private Behavior<Command> onRead(Read r) {
+    r.replyTo().tell(new ReadReply(Optional.ofNullable(store.get(r.key()))));
+    return this;
+  }
+
+  private Behavior<Command> onSnapshot(Snapshot s) {
+    s.replyTo().tell(new SnapshotReply(store.snapshot()));
+    return this;
+  }
+
+  private Behavior<Command> onDrop(DropIfUnchanged d) {
+    int dropped = 0;
+    for (Entry e : d.entries()) if (store.removeIfVersion(e.key(), e.versioned().version())) dropped++;
+    d.replyTo().tell(new Applied(dropped));
+    return this;
+  }
+
+  private Behavior<Command> onCount(Count c) {
+    c.replyTo().tell(new Counts(store.liveCount(), store.size()));
+    return this;
+  }
+
+  private Behavior<Command> onPurge() {
+    long cutoff = HybridClock.fromMillis(HybridClock.physicalMillis(clock.current()) - tombstoneTtl.toMillis());
+    int purged = store.purgeTombstonesBefore(cutoff);
+    if (purged > 0) getContext().getLog().debug("purged {} tombstones", purged);
+    return this;
+  }
+}

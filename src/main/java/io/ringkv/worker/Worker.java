@@ -1,0 +1,181 @@
+package io.ringkv.worker;
+
+import io.ringkv.cluster.ClusterView;
+import io.ringkv.cluster.Member;
+import io.ringkv.net.Peers.WriteResult;
+import io.ringkv.storage.Entry;
+import io.ringkv.storage.Version;
+import io.ringkv.storage.Versioned;
+import java.time.Duration;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * Owns this worker's membership view and routes every client request: writes go to the key's
+ * primary (or are coordinated here when this node is the primary, or the primary cannot be
+ * reached), reads are coordinated here. Starts a rebalance on every new view.
+ */
+public final class Worker extends AbstractBehavior<Worker.Command> {
+  public sealed interface Command {}
+
+  /** A client write; {@code value == null} deletes. {@code forwarded}: coordinate here, never forward again. */
+  public record Put(String key, String value, boolean forwarded, ActorRef<WriteResult> replyTo) implements Command {}
+
+  public record Get(String key, ActorRef<ReadResult> replyTo) implements Command {}
+
+  /** A view from the controller (pushed, or fetched by the membership link); older epochs are ignored. */
+  public record ViewChanged(ClusterView view) implements Command {}
+
+  /** The controller hinted at a change without sending the view: fetch it. */
+  public enum SyncView implements Command { INSTANCE }
+
+  public record GetStatus(ActorRef<Status> replyTo) implements Command {}
+
+  public record Status(String nodeId, ClusterView view, boolean rebalancing, long keysMoved, long keysHandedOff,
+      int rebalances, String membership) {}
+
+  /** From the membership link: where registration stands, for /status. */
+  public record MembershipState(String state) implements Command {}
+
+  private record WrappedFinished(Rebalancer.Finished finished) implements Command {}
+
+  private record CoordinateHere(Put put) implements Command {}
+
+  private enum RetryRebalance implements Command { INSTANCE }
+
+  public static Behavior<Command> create(WorkerEnv env) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Worker(ctx, timers, env)));
+  }
+
+  private static final Duration REBALANCE_RETRY = Duration.ofSeconds(1);
+  private final WorkerEnv env;
+  private final TimerScheduler<Command> timers;
+  private final ActorRef<Rebalancer.Command> rebalancer;
+  private final ActorRef<MembershipLink.Command> link;
+  private final int n;
+  private ClusterView view;
+  /** The last view the local data was fully brought in line with. */
+  private ClusterView settled;
+  private boolean rebalancing;
+  private long keysMoved;
+  private long keysHandedOff;
+  private int rebalances;
+  private String membership = "registering";
+
+  private Worker(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerEnv env) {
+    super(ctx);
+    this.env = env;
+    this.timers = timers;
+    this.n = env.settings().replicationFactor();
+    this.view = ClusterView.empty(env.settings().vnodes());
+    this.settled = view;
+    ActorRef<Rebalancer.Finished> finished = ctx.messageAdapter(Rebalancer.Finished.class, WrappedFinished::new);
+    this.rebalancer = ctx.spawn(Rebalancer.create(env, finished), "rebalancer");
+    this.link = ctx.spawn(MembershipLink.create(env.settings(), env.peers(), ctx.getSelf()), "membership");
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Put.class, this::onPut)
+        .onMessage(CoordinateHere.class, c -> coordinate(c.put()))
+        .onMessage(Get.class, this::onGet)
+        .onMessage(ViewChanged.class, this::onViewChanged)
+        .onMessageEquals(SyncView.INSTANCE, this::onSyncView)
+        .onMessage(WrappedFinished.class, this::onRebalanceFinished)
+        .onMessageEquals(RetryRebalance.INSTANCE, this::onRetryRebalance)
+        .onMessage(MembershipState.class, this::onMembershipState)
+        .onMessage(GetStatus.class, this::onGetStatus)
+        .build();
+  }
+
+  private Behavior<Command> onPut(Put put) {
+    List<Member> owners = view.owners(put.key(), n);
+    if (owners.isEmpty()) {
+      put.replyTo().tell(WriteResult.failed(503, List.of(), "no UP workers in this node's view yet"));
+      return this;
+    }
+    Member primary = owners.get(0);
+    if (put.forwarded() || primary.id().equals(env.self())) return coordinate(put);
+    ActorRef<Command> self = getContext().getSelf();
+    env.peers().forward(primary, put.key(), put.value()).whenComplete((result, err) -> {
+      if (err == null) put.replyTo().tell(result);
+      else self.tell(new CoordinateHere(put));   // primary unreachable: any node may coordinate
+    });
+    return this;
+  }
+
+  private Behavior<Command> coordinate(Put put) {
+    List<Member> owners = view.owners(put.key(), n);
+    Versioned v = new Versioned(put.value(), new Version(env.clock().now(), env.self()));
+    getContext().spawnAnonymous(QuorumWrite.create(env, new Entry(put.key(), v), owners, put.replyTo()));
+    return this;
+  }
+
+  private Behavior<Command> onGet(Get get) {
+    List<Member> owners = view.owners(get.key(), n);
+    if (owners.isEmpty()) {
+      get.replyTo().tell(ReadResult.failed(503, List.of(), "no UP workers in this node's view yet"));
+      return this;
+    }
+    getContext().spawnAnonymous(QuorumRead.create(env, get.key(), owners, get.replyTo()));
+    return this;
+  }
+
+  private Behavior<Command> onViewChanged(ViewChanged vc) {
+    ClusterView next = vc.view();
+    if (next.epoch() <= view.epoch()) return this;
+    getContext().getLog().info("view epoch {} -> {}: UP {}", view.epoch(), next.epoch(), next.ring().nodes());
+    view = next;
+    link.tell(new MembershipLink.ViewAdopted(next));
+    startRebalance();
+    return this;
+  }
+
+  private void startRebalance() {
+    timers.cancel(RetryRebalance.INSTANCE);
+    rebalancing = true;
+    rebalances++;
+    rebalancer.tell(new Rebalancer.Start(settled, view));
+  }
+
+  private Behavior<Command> onRebalanceFinished(WrappedFinished w) {
+    Rebalancer.Finished f = w.finished();
+    keysMoved += f.keysMoved();
+    keysHandedOff += f.keysDropped();
+    if (f.to().epoch() != view.epoch()) return this;   // a newer run is under way
+    if (f.complete()) {
+      settled = f.to();
+      rebalancing = false;
+    } else {
+      timers.startSingleTimer(RetryRebalance.INSTANCE, REBALANCE_RETRY);
+    }
+    return this;
+  }
+
+  private Behavior<Command> onRetryRebalance() {
+    startRebalance();
+    return this;
+  }
+
+  private Behavior<Command> onSyncView() {
+    link.tell(MembershipLink.FetchView.INSTANCE);
+    return this;
+  }
+
+  private Behavior<Command> onMembershipState(MembershipState s) {
+    membership = s.state();
+    return this;
+  }
+
+  private Behavior<Command> onGetStatus(GetStatus g) {
+    g.replyTo().tell(new Status(env.self(), view, rebalancing, keysMoved, keysHandedOff, rebalances, membership));
+    return this;
+  }
+}
