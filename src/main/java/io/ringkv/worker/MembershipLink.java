@@ -118,9 +118,10 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
 
   private Behavior<Command> onRegisterFailed(RegisterFailed f) {
     registering = false;
-    if (f.cause() instanceof PeerException pe && pe.status() == 409) {
-      getContext().getLog().error("node id {} is refused by the controller: {}", settings.nodeId(), pe.detail());
-      setState("refused: " + pe.detail());
+    if (PeerException.statusOf(f.cause()) == 409) {
+      String why = PeerException.detailOf(f.cause());
+      getContext().getLog().error("node id {} is refused by the controller: {}", settings.nodeId(), why);
+      setState("refused: " + why);
     } else {
       getContext().getLog().debug("registration failed: {}", f.cause().toString());
       setState("registering: controller unreachable");
@@ -148,8 +149,9 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
 
   private Behavior<Command> onHeartbeatFailed(HeartbeatFailed f) {
     inFlight--;
-    if (f.cause() instanceof PeerException pe && (pe.status() == 404 || pe.status() == 409)) {
-      if (registered) getContext().getLog().info("controller does not know {} ({}): registering again", settings.nodeId(), pe.status());
+    int status = PeerException.statusOf(f.cause());
+    if (status == 404 || status == 409) {
+      if (registered) getContext().getLog().info("controller does not know {} ({}): registering again", settings.nodeId(), status);
       registered = false;
       getContext().getSelf().tell(RegisterNow.INSTANCE);
     } else {
