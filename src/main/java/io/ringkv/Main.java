@@ -16,8 +16,12 @@ import org.apache.pekko.actor.typed.ActorSystem;
 public final class Main {
   private Main() {}
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws Exception {
     String role = args.length > 0 ? args[0] : System.getenv().getOrDefault("ROLE", "local");
+    if (role.equals("bench")) {
+      io.ringkv.bench.Bench.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+      return;
+    }
     Config config = ConfigFactory.load();
     List<ActorSystem<Void>> systems;
     try {
@@ -26,7 +30,7 @@ public final class Main {
         case "controller" -> List.of(startController(config));
         case "worker" -> List.of(startWorker(config, false));
         default -> {
-          System.err.println("usage: java -jar ringkv.jar [local|controller|worker]   (got '" + role + "')");
+          System.err.println("usage: java -jar ringkv.jar [local|controller|worker|bench]   (got '" + role + "')");
           System.exit(2);
           yield List.of();
         }

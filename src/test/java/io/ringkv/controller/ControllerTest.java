@@ -1,0 +1,255 @@
+package io.ringkv.controller;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import io.ringkv.cluster.ClusterView;
+import io.ringkv.cluster.Member;
+import io.ringkv.config.NodeSettings;
+import io.ringkv.net.Peers;
+import io.ringkv.storage.Entry;
+import io.ringkv.storage.Versioned;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The controller's failure detector and membership on virtual time, with a Peers stub that records pushes. */
+class ControllerTest {
+  static final ActorTestKit testKit = ActorTestKit.create(ManualTime.config().withFallback(ConfigFactory.load()));
+  static final ManualTime time = ManualTime.get(testKit.system());
+  static final NodeSettings settings = NodeSettings.from(ConfigFactory.parseMap(Map.of(
+      "ringkv.node-id", "controller", "ringkv.advertise-host", "127.0.0.1")).withFallback(ConfigFactory.load()));
+  static final Duration TIMEOUT = settings.heartbeatTimeout();
+
+  /** A view pushed to one worker. */
+  record Pushed(String to, ClusterView view) {}
+
+  /**
+   * Records every pushView; the controller makes no other call. The controller pushes inside the
+   * handler of the message that changed the view, so once it has answered a later message, every
+   * push before that answer is recorded.
+   */
+  static final class RecordingPeers implements Peers {
+    private final Queue<Pushed> pushes = new ConcurrentLinkedQueue<>();
+
+    /** The pushes recorded since the last call. */
+    List<Pushed> takePushes() {
+      List<Pushed> out = new ArrayList<>();
+      for (Pushed p = pushes.poll(); p != null; p = pushes.poll()) out.add(p);
+      return out;
+    }
+
+    @Override
+    public CompletionStage<Long> pushView(Member to, ClusterView view) {
+      pushes.add(new Pushed(to.id(), view));
+      return CompletableFuture.completedFuture(view.epoch());
+    }
+
+    @Override
+    public CompletionStage<Integer> replicate(Member to, List<Entry> entries) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<Optional<Versioned>> fetch(Member to, String key) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<WriteResult> forward(Member to, String key, String value) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<ClusterView> register(Registration registration) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<Long> heartbeat(Heartbeat heartbeat) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<ClusterView> fetchView() {
+      throw new UnsupportedOperationException();
+    }
+  }
+
+  private final RecordingPeers peers = new RecordingPeers();
+  private final ActorRef<Controller.Command> controller =
+      testKit.spawn(Controller.create(settings, peers, Clock.systemUTC()));
+  private final TestProbe<Controller.Reply> replies = testKit.createTestProbe();
+  private final TestProbe<ClusterView> views = testKit.createTestProbe();
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  @AfterEach
+  void stopController() {
+    testKit.stop(controller);
+  }
+
+  @Test
+  void aNodeWhoseHeartbeatsStopTurnsDownExactlyAfterTheTimeout() {
+    register("worker1", "i1", null);
+    time.timePasses(Duration.ofSeconds(1));
+    register("worker2", "i2", null);
+    register("worker3", "i3", null);
+    long epoch = view().epoch();
+    assertEquals(3, epoch);
+    peers.takePushes();
+
+    time.timePasses(TIMEOUT.minus(Duration.ofSeconds(1)).minusMillis(1));
+    assertTrue(view().isUp("worker1"), "DOWN before the timeout");
+    assertEquals(List.of(), peers.takePushes());
+
+    time.timePasses(Duration.ofMillis(2));
+    ClusterView down = view();
+    assertFalse(down.isUp("worker1"));
+    assertEquals(Member.Status.DOWN, down.member("worker1").status());
+    assertTrue(down.isUp("worker2") && down.isUp("worker3"));
+    assertEquals(epoch + 1, down.epoch());
+    Set<String> pushedTo = new HashSet<>();
+    for (Pushed p : peers.takePushes()) {
+      assertEquals(down.epoch(), p.view().epoch());
+      assertFalse(p.view().isUp("worker1"));
+      pushedTo.add(p.to());
+    }
+    assertEquals(Set.of("worker2", "worker3"), pushedTo);
+  }
+
+  @Test
+  void heartbeatsKeepANodeUp() {
+    register("worker1", "i1", null);
+    peers.takePushes();
+    for (int i = 0; i < 5; i++) {
+      time.timePasses(TIMEOUT.minusMillis(100));
+      assertEquals(200, heartbeat("worker1", "i1", 1).status());
+    }
+    assertTrue(view().isUp("worker1"));
+    assertEquals(1, view().epoch());
+    assertEquals(List.of(), peers.takePushes());
+  }
+
+  @Test
+  void aHeartbeatFromADownNodeTurnsItUpWithAHigherEpoch() {
+    register("worker1", "i1", null);
+    time.timePasses(Duration.ofSeconds(1));
+    register("worker2", "i2", null);
+    time.timePasses(TIMEOUT.minus(Duration.ofSeconds(1)).plusMillis(1));
+    ClusterView down = view();
+    assertFalse(down.isUp("worker1"));
+    assertTrue(down.isUp("worker2"));
+    peers.takePushes();
+
+    Controller.Reply r = heartbeat("worker1", "i1", down.epoch());
+    assertEquals(200, r.status());
+    assertTrue(r.view().isUp("worker1"));
+    assertTrue(r.view().epoch() > down.epoch());
+    assertEquals(Set.of(new Pushed("worker1", r.view()), new Pushed("worker2", r.view())), Set.copyOf(peers.takePushes()));
+  }
+
+  @Test
+  void aHeartbeatFromAnUnknownNodeIs404() {
+    register("worker1", "i1", null);
+    assertEquals(404, heartbeat("stranger", "x", 0).status());
+    assertFalse(view().members().containsKey("stranger"));
+  }
+
+  @Test
+  void aSecondProcessWithTheSameIdAtAnotherAddressIsRefusedWhileTheFirstIsUp() {
+    register("worker1", "i1", null);
+    long epoch = view().epoch();
+    peers.takePushes();
+
+    controller.tell(new Controller.Register(new Peers.Registration("worker1", "10.0.0.99", 8001, "other", null), replies.ref()));
+    Controller.Reply r = replies.receiveMessage();
+    assertEquals(409, r.status());
+    assertTrue(r.detail().contains("worker1"), r.detail());
+    ClusterView v = view();
+    assertEquals(epoch, v.epoch());
+    assertTrue(v.member("worker1").sameAddress("worker1.test", 8001));
+    assertEquals(List.of(), peers.takePushes());
+  }
+
+  @Test
+  void aRestartedControllerResumesFromAWorkersViewAndMovesNothing() {
+    Map<String, Member> members = new TreeMap<>();
+    for (int i = 1; i <= 4; i++) members.put("worker" + i, member("worker" + i, "i" + i));
+    ClusterView lastView = new ClusterView(7, members, settings.vnodes());
+
+    Controller.Reply r = register("worker1", "i1", lastView);
+    assertTrue(r.view().epoch() >= 7);
+    assertEquals(List.of("worker1", "worker2", "worker3", "worker4"), r.view().ring().nodes().stream().sorted().toList());
+    assertEquals(lastView.ring().nodes(), r.view().ring().nodes());
+    assertEquals(r.view().epoch(), register("worker2", "i2", lastView).view().epoch());
+    assertEquals(r.view().epoch(), heartbeat("worker3", "i3", 7).view().epoch());
+    assertEquals(List.of(), peers.takePushes(), "a resumed controller pushed a view");
+
+    // worker1..3 keep heartbeating, worker4 never shows up: the next change comes after epoch 7
+    time.timePasses(TIMEOUT.dividedBy(2));
+    for (String id : List.of("worker1", "worker2", "worker3")) heartbeat(id, "i" + id.charAt(6), 7);
+    time.timePasses(TIMEOUT.dividedBy(2).plusMillis(1));
+    ClusterView later = view();
+    assertFalse(later.isUp("worker4"));
+    assertTrue(later.epoch() > 7);
+    List<Pushed> pushed = peers.takePushes();
+    assertEquals(Set.of("worker1", "worker2", "worker3"), Set.copyOf(pushed.stream().map(Pushed::to).toList()));
+    for (Pushed p : pushed) assertEquals(later, p.view());
+  }
+
+  @Test
+  void aWorkerAheadOfARestartedControllerIsOvertaken() {
+    register("worker1", "i1", null);
+    peers.takePushes();
+    Controller.Reply r = heartbeat("worker1", "i1", 12);
+    assertEquals(200, r.status());
+    assertTrue(r.view().epoch() > 12);
+    assertEquals(List.of(new Pushed("worker1", r.view())), peers.takePushes());
+  }
+
+  // ---- helpers
+
+  private static Member member(String id, String instance) {
+    return new Member(id, id + ".test", 8001, Member.Status.UP, instance);
+  }
+
+  private Controller.Reply register(String id, String instance, ClusterView lastView) {
+    controller.tell(new Controller.Register(new Peers.Registration(id, id + ".test", 8001, instance, lastView), replies.ref()));
+    Controller.Reply r = replies.receiveMessage();
+    assertEquals(200, r.status(), r.detail());
+    return r;
+  }
+
+  private Controller.Reply heartbeat(String id, String instance, long epoch) {
+    controller.tell(new Controller.Heartbeat(new Peers.Heartbeat(id, instance, epoch), replies.ref()));
+    return replies.receiveMessage();
+  }
+
+  private ClusterView view() {
+    controller.tell(new Controller.GetView(views.ref()));
+    return views.receiveMessage();
+  }
+}
