@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code java -jar ringkv.jar local|controller|worker}: loads the configuration once and starts the
@@ -23,6 +24,7 @@ public final class Main {
       return;
     }
     Config config = ConfigFactory.load();
+    LoggerFactory.getLogger(Main.class).debug("starting {}", role);   // initialise logging before any ActorSystem does
     List<ActorSystem<Void>> systems;
     try {
       systems = switch (role) {

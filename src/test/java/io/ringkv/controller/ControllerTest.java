@@ -40,8 +40,12 @@ class ControllerTest {
       "ringkv.node-id", "controller", "ringkv.advertise-host", "127.0.0.1")).withFallback(ConfigFactory.load()));
   static final Duration TIMEOUT = settings.heartbeatTimeout();
 
-  /** A view pushed to one worker. */
-  record Pushed(String to, ClusterView view) {}
+  /** A view pushed to one worker: its epoch and UP nodes. */
+  record Pushed(String to, long epoch, List<String> up) {
+    static Pushed of(String to, ClusterView view) {
+      return new Pushed(to, view.epoch(), view.ring().nodes().stream().sorted().toList());
+    }
+  }
 
   /**
    * Records every pushView; the controller makes no other call. The controller pushes inside the
@@ -60,7 +64,7 @@ class ControllerTest {
 
     @Override
     public CompletionStage<Long> pushView(Member to, ClusterView view) {
-      pushes.add(new Pushed(to.id(), view));
+      pushes.add(Pushed.of(to.id(), view));
       return CompletableFuture.completedFuture(view.epoch());
     }
 
@@ -133,8 +137,8 @@ class ControllerTest {
     assertEquals(epoch + 1, down.epoch());
     Set<String> pushedTo = new HashSet<>();
     for (Pushed p : peers.takePushes()) {
-      assertEquals(down.epoch(), p.view().epoch());
-      assertFalse(p.view().isUp("worker1"));
+      assertEquals(down.epoch(), p.epoch());
+      assertEquals(List.of("worker2", "worker3"), p.up());
       pushedTo.add(p.to());
     }
     assertEquals(Set.of("worker2", "worker3"), pushedTo);
@@ -168,7 +172,7 @@ class ControllerTest {
     assertEquals(200, r.status());
     assertTrue(r.view().isUp("worker1"));
     assertTrue(r.view().epoch() > down.epoch());
-    assertEquals(Set.of(new Pushed("worker1", r.view()), new Pushed("worker2", r.view())), Set.copyOf(peers.takePushes()));
+    assertEquals(Set.of(Pushed.of("worker1", r.view()), Pushed.of("worker2", r.view())), Set.copyOf(peers.takePushes()));
   }
 
   @Test
@@ -217,7 +221,10 @@ class ControllerTest {
     assertTrue(later.epoch() > 7);
     List<Pushed> pushed = peers.takePushes();
     assertEquals(Set.of("worker1", "worker2", "worker3"), Set.copyOf(pushed.stream().map(Pushed::to).toList()));
-    for (Pushed p : pushed) assertEquals(later, p.view());
+    for (Pushed p : pushed) {
+      assertEquals(later.epoch(), p.epoch());
+      assertEquals(List.of("worker1", "worker2", "worker3"), p.up());
+    }
   }
 
   @Test
@@ -227,7 +234,7 @@ class ControllerTest {
     Controller.Reply r = heartbeat("worker1", "i1", 12);
     assertEquals(200, r.status());
     assertTrue(r.view().epoch() > 12);
-    assertEquals(List.of(new Pushed("worker1", r.view())), peers.takePushes());
+    assertEquals(List.of(Pushed.of("worker1", r.view())), peers.takePushes());
   }
 
   // ---- helpers

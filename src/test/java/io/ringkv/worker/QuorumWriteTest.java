@@ -1,0 +1,190 @@
+package io.ringkv.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import io.ringkv.cluster.ClusterView;
+import io.ringkv.cluster.Member;
+import io.ringkv.config.NodeSettings;
+import io.ringkv.net.PeerException;
+import io.ringkv.net.Peers;
+import io.ringkv.net.Peers.WriteResult;
+import io.ringkv.storage.Entry;
+import io.ringkv.storage.HybridClock;
+import io.ringkv.storage.Version;
+import io.ringkv.storage.Versioned;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One quorum write coordinated on w1 (an owner, with a real store) with the other two owners
+ * behind a stub that answers, fails or stays silent; the deadline runs on virtual time.
+ */
+class QuorumWriteTest {
+  static final ActorTestKit testKit = ActorTestKit.create(ManualTime.config().withFallback(ConfigFactory.load()));
+  static final ManualTime time = ManualTime.get(testKit.system());
+  static final NodeSettings settings = NodeSettings.from(ConfigFactory.parseMap(Map.of(
+      "ringkv.node-id", "w1", "ringkv.advertise-host", "127.0.0.1",
+      "ringkv.replication.factor", 3, "ringkv.replication.write-quorum", 2)).withFallback(ConfigFactory.load()));
+  static final Duration DEADLINE = settings.requestTimeout();
+  static final List<Member> OWNERS = List.of(member("w1"), member("w2"), member("w3"));
+
+  enum Mode { ANSWER, FAIL, SILENT }
+
+  /** The other replicas: each answers, fails or never answers a replicate, as the test set it up. */
+  static final class ReplicaStub implements Peers {
+    final Map<String, Mode> modes;
+    final Map<String, List<Entry>> received = new ConcurrentHashMap<>();
+
+    ReplicaStub(Map<String, Mode> modes) {
+      this.modes = modes;
+    }
+
+    @Override
+    public CompletionStage<Integer> replicate(Member to, List<Entry> entries) {
+      received.put(to.id(), entries);
+      switch (modes.get(to.id())) {
+        case ANSWER:
+          return CompletableFuture.completedFuture(entries.size());
+        case FAIL:
+          return CompletableFuture.failedFuture(new PeerException(500, to.id() + " failed"));
+        default:
+          return new CompletableFuture<>();
+      }
+    }
+
+    @Override
+    public CompletionStage<Optional<Versioned>> fetch(Member to, String key) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<WriteResult> forward(Member to, String key, String value) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<ClusterView> register(Registration registration) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<Long> heartbeat(Heartbeat heartbeat) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<ClusterView> fetchView() {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public CompletionStage<Long> pushView(Member to, ClusterView view) {
+      throw new UnsupportedOperationException();
+    }
+  }
+
+  private final HybridClock clock = HybridClock.system();
+  private final ActorRef<Store.Command> store = testKit.spawn(Store.create(clock, Duration.ofHours(1)));
+  private final TestProbe<WriteResult> replies = testKit.createTestProbe();
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  @Test
+  void oneSilentReplicaStillMakesTheQuorumOfTwo() {
+    ReplicaStub peers = new ReplicaStub(Map.of("w2", Mode.ANSWER, "w3", Mode.SILENT));
+    Entry entry = entry("k1", "v1");
+    start(peers, entry);
+
+    WriteResult r = replies.receiveMessage();
+    assertTrue(r.ok(), r.detail());
+    assertEquals(200, r.status());
+    assertEquals(Set.of("w1", "w2"), Set.copyOf(r.ackedBy()));
+    assertEquals(entry.versioned().version().toString(), r.version());
+    assertEquals(Optional.of(entry.versioned()), readLocal("k1"));
+    assertEquals(Set.of("w2", "w3"), peers.received.keySet(), "the write goes to every other owner at once");
+    assertEquals(List.of(entry), peers.received.get("w3"));
+    replies.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void twoSilentReplicasAnswer503AtTheDeadlineAndNotBefore() {
+    ReplicaStub peers = new ReplicaStub(Map.of("w2", Mode.SILENT, "w3", Mode.SILENT));
+    Entry entry = entry("k2", "v2");
+    start(peers, entry);
+    // the coordinator has started (its deadline is armed) once its local write is in the store
+    replies.awaitAssert(() -> {
+      assertEquals(Optional.of(entry.versioned()), readLocal("k2"));
+      return null;
+    });
+
+    time.timePasses(DEADLINE.minusMillis(1));
+    replies.expectNoMessage(Duration.ofMillis(200));
+
+    time.timePasses(Duration.ofMillis(2));
+    WriteResult r = replies.receiveMessage();
+    assertFalse(r.ok());
+    assertEquals(503, r.status());
+    assertEquals(List.of("w1"), r.ackedBy());
+    assertTrue(r.detail().contains("deadline") && r.detail().contains("1 of 2"), r.detail());
+  }
+
+  @Test
+  void twoFailingReplicasAnswer503AtOnce() {
+    start(new ReplicaStub(Map.of("w2", Mode.FAIL, "w3", Mode.FAIL)), entry("k3", "v3"));
+
+    // no virtual time passes: the deadline cannot have fired
+    WriteResult r = replies.receiveMessage();
+    assertFalse(r.ok());
+    assertEquals(503, r.status());
+    assertFalse(r.detail().contains("deadline"), r.detail());
+    assertTrue(r.ackedBy().size() <= 1, r.ackedBy().toString());
+  }
+
+  @Test
+  void oneFailingAndOneAnsweringReplicaMakeTheQuorum() {
+    start(new ReplicaStub(Map.of("w2", Mode.FAIL, "w3", Mode.ANSWER)), entry("k4", "v4"));
+
+    WriteResult r = replies.receiveMessage();
+    assertTrue(r.ok(), r.detail());
+    assertEquals(Set.of("w1", "w3"), Set.copyOf(r.ackedBy()));
+  }
+
+  // ---- helpers
+
+  private void start(Peers peers, Entry entry) {
+    WorkerEnv env = new WorkerEnv(settings, new Shards(List.of(store)), peers, clock);
+    testKit.spawn(QuorumWrite.create(env, entry, OWNERS, replies.ref()));
+  }
+
+  private Entry entry(String key, String value) {
+    return new Entry(key, new Versioned(value, new Version(clock.now(), "w1")));
+  }
+
+  private Optional<Versioned> readLocal(String key) {
+    TestProbe<Store.ReadReply> probe = testKit.createTestProbe();
+    store.tell(new Store.Read(key, probe.ref()));
+    return probe.receiveMessage().value();
+  }
+
+  private static Member member(String id) {
+    return new Member(id, id + ".test", 8001, Member.Status.UP, "instance-" + id);
+  }
+}
