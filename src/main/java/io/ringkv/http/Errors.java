@@ -13,6 +13,12 @@ import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.MissingQueryParamRejection;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.ParsingErrorHandler;
+import org.apache.pekko.http.scaladsl.model.ErrorInfo;
+import org.apache.pekko.http.scaladsl.model.IllegalRequestException;
+import org.apache.pekko.http.scaladsl.model.StatusCode;
+import org.apache.pekko.http.scaladsl.settings.ServerSettings;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.pattern.AskTimeoutException;
 import org.slf4j.Logger;
@@ -43,10 +49,26 @@ public final class Errors {
     if (e instanceof Wire.BadInput b) return detail(b.status(), b.getMessage());
     if (e instanceof EntityStreamSizeException s)
       return detail(413, "request body is larger than the limit of " + s.limit() + " bytes");
+    if (e instanceof IllegalRequestException r)   // e.g. a body over the size limit: 413
+      return detail(r.status().intValue(), r.info().summary());
     if (e instanceof TimeoutException || e instanceof AskTimeoutException)
       return detail(503, "timed out; the cluster may be changing, retry");
     log.error("unexpected error", e);
     return detail(500, "internal error: " + e.getClass().getSimpleName());
+  }
+
+  /**
+   * Answers requests so malformed that no route sees them (URI too long, bad request line, header
+   * too large) with a JSON {"detail"} instead of plain text; set as the server's parsing error handler.
+   */
+  public static final class JsonParsingErrors extends ParsingErrorHandler {
+    @Override
+    public HttpResponse handle(StatusCode status, ErrorInfo info, LoggingAdapter log, ServerSettings settings) {
+      log.warning("Illegal request, responding with status '{}': {}", status, info.summary());
+      // the parser's 501 (unknown method) and 505 (a request line it cannot split) are the client's fault
+      int code = status.intValue() == 501 ? 405 : status.intValue() >= 500 ? 400 : status.intValue();
+      return detail(code, settings.verboseErrorMessages() ? info.formatPretty() : info.summary());
+    }
   }
 
   private static final ExceptionHandler EXCEPTIONS = ExceptionHandler.newBuilder()

@@ -6,6 +6,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,8 +16,23 @@ public final class HttpServer {
 
   private HttpServer() {}
 
+  private static int maxKeyBytes(ActorSystem<?> system) {
+    var config = system.settings().config();
+    return config.hasPath("ringkv.limits.max-key-bytes") ? config.getInt("ringkv.limits.max-key-bytes") : 1024;
+  }
+
+  /**
+   * A URI must fit the longest key percent-encoded (3 characters a byte) plus the path, and errors
+   * the parser answers before any route runs (URI too long, bad request line) are JSON too.
+   */
+  private static ServerSettings adapt(ServerSettings s, int maxKeyBytes) {
+    int uri = Math.max(s.getParserSettings().getMaxUriLength(), 3 * maxKeyBytes + 512);
+    return s.withParserSettings(s.getParserSettings().withMaxUriLength(uri))
+        .withParsingErrorHandler(Errors.JsonParsingErrors.class.getName());
+  }
+
   public static CompletionStage<ServerBinding> start(ActorSystem<?> system, String host, int port, Route route) {
-    return Http.get(system).newServerAt(host, port).bind(route).whenComplete((binding, err) -> {
+    return Http.get(system).newServerAt(host, port).adaptSettings(st -> adapt(st, maxKeyBytes(system))).bind(route).whenComplete((binding, err) -> {
       if (err != null) {
         log.error("{} could not bind {}:{}: {}", system.name(), host, port, err.getMessage());
       } else {

@@ -25,7 +25,12 @@ abstract class JsonRoutes extends AllDirectives {
 
   /** The request body parsed as JSON (any content type), or a 400/413. */
   Route jsonBody(Function<JsonNode, Route> inner) {
-    return extractStrictEntity(BODY_TIMEOUT, maxBodyBytes, strict -> inner.apply(Wire.parse(strict.getData().toArray())));
+    return extractRequestEntity(entity -> {
+      var declared = entity.getContentLengthOption();
+      if (declared.isPresent() && declared.getAsLong() > maxBodyBytes)
+        throw new Wire.BadInput(413, "request body is " + declared.getAsLong() + " bytes; the limit is " + maxBodyBytes);
+      return extractStrictEntity(BODY_TIMEOUT, maxBodyBytes, strict -> inner.apply(Wire.parse(strict.getData().toArray())));
+    });
   }
 
   /** The {@code key} query parameter: present, non-empty, at most {@code maxKeyBytes}. */

@@ -158,7 +158,10 @@ public final class WorkerRoutes extends JsonRoutes {
   private Route nodeDown(JsonNode body) {
     ObjectNode o = Wire.object(body);
     if (o.has("nodes")) api.applyView(Wire.readView(o, settings.vnodes()));
-    else api.syncView();   // the seed's {"node_id": ...} notice: fetch the view from the controller
+    else {
+      Wire.requiredString(o, "node_id");   // the seed's {"node_id": ...} notice: fetch the view from the controller
+      api.syncView();
+    }
     ObjectNode r = Wire.NODES.objectNode();
     r.put("status", "ok");
     r.put("node_id", api.nodeId());

@@ -3,6 +3,7 @@ package io.ringkv.net;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -28,7 +29,8 @@ import java.util.Map;
 public final class Wire {
   public static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
       .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build())
-      .build()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+      .build()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);   // `{...} junk` is malformed, not `{...}`
   public static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
   private Wire() {}

@@ -88,7 +88,7 @@ public final class QuorumRead extends AbstractBehavior<QuorumRead.Command> {
   private Behavior<Command> onAnswer(Answer a) {
     outstanding--;
     answers.put(a.node(), a.value());
-    if (answers.size() < needed) return this;
+    if (answers.size() < needed) return outstanding == 0 ? fail("read quorum not reached") : this;   // nobody left to ask
     Optional<Versioned> newest = Optional.empty();
     for (Optional<Versioned> v : answers.values())
       if (v.isPresent() && v.get().isNewerThan(newest.orElse(null))) newest = v;

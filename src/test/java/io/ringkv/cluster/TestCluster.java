@@ -7,7 +7,9 @@ import com.typesafe.config.ConfigFactory;
 import io.ringkv.Main;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.io.OutputStream;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -34,7 +36,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
  */
 public final class TestCluster implements AutoCloseable {
   public static final String CONTROLLER = "controller";
-  private static final Duration START_DEADLINE = Duration.ofSeconds(15);
+  private static final Duration START_DEADLINE = Duration.ofSeconds(30);
   private static final Duration STOP_DEADLINE = Duration.ofSeconds(15);
   private static final Duration POLL = Duration.ofMillis(50);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -221,7 +223,13 @@ public final class TestCluster implements AutoCloseable {
 
   /** Sends {@code method url} with an optional body; a connection failure gives status {@link #NO_ANSWER}. */
   public Reply send(String method, String url, String body) {
+    return send(method, url, body, Map.of());
+  }
+
+  /** Same, with extra request headers. */
+  public Reply send(String method, String url, String body, Map<String, String> headers) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(requestTimeout);
+    headers.forEach(b::header);
     if (body == null) {
       b.method(method, HttpRequest.BodyPublishers.noBody());
     } else {
@@ -242,6 +250,38 @@ public final class TestCluster implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Writes {@code requestHead} (request line and headers, without the blank line) as is over a
+   * plain socket, for requests a real client refuses to build; adds {@code Connection: close}.
+   */
+  public Reply sendRaw(String baseUrl, String requestHead) {
+    URI u = URI.create(baseUrl);
+    try (Socket socket = new Socket(u.getHost(), u.getPort())) {
+      socket.setSoTimeout((int) requestTimeout.toMillis());
+      OutputStream out = socket.getOutputStream();
+      out.write((requestHead + "\r\nHost: " + u.getHost() + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      String all = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      int headEnd = all.indexOf("\r\n\r\n");
+      if (headEnd < 0) return new Reply(NO_ANSWER, null, all, null);
+      String[] lines = all.substring(0, headEnd).split("\r\n");
+      int status = Integer.parseInt(lines[0].split(" ")[1]);
+      String ct = null;
+      for (String line : lines)
+        if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-type:")) ct = line.substring(13).trim();
+      String body = all.substring(headEnd + 4);
+      JsonNode json = null;
+      try {
+        json = body.isEmpty() ? null : JSON.readTree(body);
+      } catch (IOException notJson) {
+        // leave json null
+      }
+      return new Reply(status, ct, body, json);
+    } catch (IOException e) {
+      return new Reply(NO_ANSWER, null, e.toString(), null);
     }
   }
 

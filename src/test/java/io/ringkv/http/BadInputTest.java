@@ -28,6 +28,9 @@ class BadInputTest {
   private static final int MAX_VALUE = 1024 * 1024;
   private static final Duration SETTLE = Duration.ofSeconds(5);
 
+  /** A case whose body is a raw request head, sent over a plain socket. */
+  private static final String RAW = "RAW";
+
   private static TestCluster cluster;
 
   @BeforeAll
@@ -41,7 +44,11 @@ class BadInputTest {
   }
 
   /** One request and the 4xx it must get ({@code 0}: any 4xx). */
-  private record Case(String method, String path, String body, int expected, boolean controller) {
+  private record Case(String method, String path, String body, int expected, boolean controller, Map<String, String> headers) {
+    Case(String method, String path, String body, int expected, boolean controller) {
+      this(method, path, body, expected, controller, Map.of());
+    }
+
     String describe() {
       String b = body == null ? "" : " body=" + (body.length() > 60 ? body.substring(0, 60) + "...(" + body.length() + " chars)" : body);
       return (controller ? "controller " : "worker ") + method + " " + abbreviatePath() + b;
@@ -74,7 +81,9 @@ class BadInputTest {
     for (int i = 0; i < cases.size(); i++) {
       Case c = cases.get(i);
       String base = c.controller() ? cluster.controllerUrl() : cluster.url(workers.get(i % workers.size()));
-      Reply r = cluster.send(c.method(), base + c.path(), c.body());
+      Reply r = c.method().equals(RAW)
+          ? cluster.sendRaw(base, c.body())
+          : cluster.send(c.method(), base + c.path(), c.body(), c.headers());
       String problem = problem(c, r);
       if (problem != null) failures.add(c.describe() + " -> " + r + ": " + problem);
     }
@@ -261,6 +270,20 @@ class BadInputTest {
         new String[] {"POST", "/mapping?key=a"}, new String[] {"PUT", "/ring"}, new String[] {"PATCH", "/nodes"},
         new String[] {"DELETE", "/health"}))
       cases.add(new Case(mp[0], mp[1], null, 405, true));
+
+    // requests the HTTP parser refuses before any route runs: still JSON, still 4xx
+    for (boolean ctl : List.of(false, true)) {
+      cases.add(new Case("GET", (ctl ? "/mapping" : "/kv") + "?key=" + "u".repeat(20_000), null, 414, ctl));
+      cases.add(new Case(RAW, "", "GET " + (ctl ? "/mapping" : "/kv") + "?key=%zz HTTP/1.1", 400, ctl));
+      cases.add(new Case(RAW, "", "GET /kv?key=a b HTTP/1.1", 400, ctl));
+      cases.add(new Case(RAW, "", "FOO /health HTTP/1.1", 405, ctl));
+      cases.add(new Case(RAW, "", "GET /health HTTP/1.1\r\nX-Big: " + "h".repeat(20_000), 0, ctl));
+      cases.add(new Case(RAW, "", "PUT /kv HTTP/1.1\r\nContent-Length: abc", 400, ctl));
+      cases.add(new Case(RAW, "", "garbage", 0, ctl));
+    }
+    // a body over every limit
+    cases.add(new Case("PUT", "/kv", TestCluster.kvBody(unused, "z".repeat(15 * 1024 * 1024)), 413, false));
+    cases.add(new Case("POST", "/register", "{\"node_id\":\"" + "z".repeat(5 * 1024 * 1024) + "\"}", 413, true));
     return cases;
   }
 

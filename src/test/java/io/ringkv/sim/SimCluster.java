@@ -189,7 +189,7 @@ final class SimCluster implements AutoCloseable {
 
   /** Waits in real time (no virtual time passes) until {@code check} passes. */
   void awaitReal(Check check) {
-    probe.awaitAssert(WAIT, Duration.ofMillis(20), () -> {
+    probe.awaitAssert(WAIT, Duration.ofMillis(5), () -> {
       check.run();
       return null;
     });
