@@ -49,7 +49,7 @@ public final class Errors {
     if (e instanceof Wire.BadInput b) return detail(b.status(), b.getMessage());
     if (e instanceof EntityStreamSizeException s)
       return detail(413, "request body is larger than the limit of " + s.limit() + " bytes");
-    if (e instanceof IllegalRequestException r)   // e.g. a body over the size limit: 413
+    if (e instanceof IllegalRequestException r)   // Pekko refused the request while reading it: its own 4xx
       return detail(r.status().intValue(), r.info().summary());
     if (e instanceof TimeoutException || e instanceof AskTimeoutException)
       return detail(503, "timed out; the cluster may be changing, retry");

@@ -32,7 +32,10 @@ public final class HttpServer {
   }
 
   public static CompletionStage<ServerBinding> start(ActorSystem<?> system, String host, int port, Route route) {
-    return Http.get(system).newServerAt(host, port).adaptSettings(st -> adapt(st, maxKeyBytes(system))).bind(route).whenComplete((binding, err) -> {
+    CompletionStage<ServerBinding> bound = Http.get(system).newServerAt(host, port)
+        .adaptSettings(st -> adapt(st, maxKeyBytes(system)))
+        .bind(route);
+    return bound.whenComplete((binding, err) -> {
       if (err != null) {
         log.error("{} could not bind {}:{}: {}", system.name(), host, port, err.getMessage());
       } else {

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /** Two processes must never share a node id silently: the second one is refused and says so. */
 class DuplicateNodeIdTest {
-  private static final Duration HEARTBEAT_TIMEOUT = Duration.ofMillis(1800);
+  private static final Duration HEARTBEAT_TIMEOUT =
+      com.typesafe.config.ConfigFactory.load().getDuration("ringkv.membership.heartbeat-timeout");
 
   private TestCluster cluster;
   private ActorSystem<Void> stray;

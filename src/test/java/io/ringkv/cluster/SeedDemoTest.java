@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
  * heartbeat timeout, the new mapping without it, and the key on every node of the new mapping.
  */
 class SeedDemoTest {
-  private static final Duration HEARTBEAT_TIMEOUT = Duration.ofMillis(1800);
+  private static final Duration HEARTBEAT_TIMEOUT =
+      com.typesafe.config.ConfigFactory.load().getDuration("ringkv.membership.heartbeat-timeout");
   private static final Duration DOWN_DEADLINE = HEARTBEAT_TIMEOUT.plusMillis(1500);
   private static final Duration COPY_DEADLINE = Duration.ofSeconds(5);
 

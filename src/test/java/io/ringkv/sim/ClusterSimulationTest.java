@@ -139,6 +139,39 @@ class ClusterSimulationTest {
     }
   }
 
+  @Test
+  void aWriteNeedsTwoReachableOwners() {
+    try (SimCluster c = SimCluster.start(testKit, time, 4)) {
+      ClusterView view = c.controllerView();
+      int n = c.base.replicationFactor();
+      String key = null;
+      for (int i = 0; key == null; i++) if (view.ownerIds("cut-" + i, n).get(0).equals("worker1")) key = "cut-" + i;
+      List<String> owners = view.ownerIds(key, n);
+      WorkerApi primary = c.worker("worker1");
+
+      // one replica silent: the primary and the other replica make W = 2 without waiting for it
+      c.peers.silence(owners.get(2));
+      WriteResult oneSilent = await(primary.write(key, "a", false));
+      assertTrue(oneSilent.ok(), oneSilent.detail());
+      assertEquals(List.of("worker1", owners.get(1)), oneSilent.ackedBy().stream().sorted().toList());
+      c.peers.unsilence(owners.get(2));
+
+      // cut off from both replicas: 503 at once (no virtual time passes), acked by itself at most
+      c.peers.partition("worker1", owners.get(1));
+      c.peers.partition("worker1", owners.get(2));
+      WriteResult cut = await(primary.write(key, "b", false));
+      assertFalse(cut.ok());
+      assertEquals(503, cut.status());
+      assertTrue(List.of("worker1").containsAll(cut.ackedBy()), cut.ackedBy().toString());
+      assertFalse(cut.detail().contains("deadline"), cut.detail());
+
+      c.peers.heal("worker1", owners.get(1));
+      WriteResult healed = await(primary.write(key, "c", false));
+      assertTrue(healed.ok(), healed.detail());
+      assertEquals("c", await(c.worker(owners.get(1)).local(key)).orElseThrow().value());
+    }
+  }
+
   /** Writes {@code count} keys, each through another worker; every write must be acknowledged. */
   private static Map<String, Versioned> writeKeys(SimCluster c, String prefix, int count) {
     List<WorkerApi> via = c.live();

@@ -127,6 +127,7 @@ public final class InMemoryPeers {
     return r;
   }
 
+  /** Calls of {@code kind} from {@code from} to {@code to}; a null node matches any node. */
   public static Predicate<Call> is(Kind kind, String from, String to) {
     return c -> c.kind() == kind && (from == null || c.from().equals(from)) && (to == null || c.to().equals(to));
   }
