@@ -3,6 +3,7 @@ package io.ringkv.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ringkv.cluster.ClusterView;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.net.HttpPeers;
 import io.ringkv.net.Peers.WriteResult;
@@ -157,14 +158,17 @@ public final class WorkerRoutes extends JsonRoutes {
 
   private Route nodeDown(JsonNode body) {
     ObjectNode o = Wire.object(body);
-    if (o.has("nodes")) api.applyView(Wire.readView(o, settings.vnodes()));
-    else {
-      Wire.requiredString(o, "node_id");   // the seed's {"node_id": ...} notice: fetch the view from the controller
-      api.syncView();
-    }
     ObjectNode r = Wire.NODES.objectNode();
     r.put("status", "ok");
     r.put("node_id", api.nodeId());
+    if (o.has("nodes")) {
+      ClusterView view = Wire.readView(o, settings.vnodes());
+      api.applyView(view);
+      r.put("epoch", view.epoch());
+    } else {
+      Wire.requiredString(o, "node_id");   // the seed's {"node_id": ...} notice: fetch the view from the controller
+      api.syncView();
+    }
     return json(200, r);
   }
 
