@@ -14,6 +14,7 @@ import scala.concurrent.duration.FiniteDuration;
 
 /** What the worker's and the controller's routes share: JSON bodies, the key parameter, the cluster token. */
 abstract class JsonRoutes extends AllDirectives {
+  private static final long DRAIN_LIMIT = 64L * 1024 * 1024;
   private static final FiniteDuration BODY_TIMEOUT = FiniteDuration.apply(10, TimeUnit.SECONDS);
   private final byte[] clusterToken;
   private final long maxBodyBytes;
@@ -27,8 +28,12 @@ abstract class JsonRoutes extends AllDirectives {
   Route jsonBody(Function<JsonNode, Route> inner) {
     return extractRequestEntity(entity -> {
       var declared = entity.getContentLengthOption();
-      if (declared.isPresent() && declared.getAsLong() > maxBodyBytes)
-        throw new Wire.BadInput(413, "request body is " + declared.getAsLong() + " bytes; the limit is " + maxBodyBytes);
+      if (declared.isPresent() && declared.getAsLong() > maxBodyBytes) {
+        Route tooLarge = complete(Errors.detail(413, "request body is " + declared.getAsLong() + " bytes; the limit is " + maxBodyBytes));
+        if (declared.getAsLong() > DRAIN_LIMIT) return tooLarge;   // not worth reading: answer and close
+        // read and discard the body first, so that the client (still sending) reliably gets the answer
+        return extractMaterializer(mat -> onComplete(entity.discardBytes(mat).completionStage(), done -> tooLarge));
+      }
       return extractStrictEntity(BODY_TIMEOUT, maxBodyBytes, strict -> inner.apply(Wire.parse(strict.getData().toArray())));
     });
   }
