@@ -8,6 +8,7 @@ import io.ringkv.config.NodeSettings;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
+import io.ringkv.util.Stages;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -130,10 +131,9 @@ public final class HttpPeers implements Peers {
 
   private CompletionStage<Answer> send(HttpRequest req, Duration timeout) {
     if (!settings.clusterToken().isEmpty()) req = req.addHeader(RawHeader.create(TOKEN_HEADER, settings.clusterToken()));
-    return http.singleRequest(req)
-        .thenCompose((HttpResponse resp) -> resp.entity().toStrict(timeout.toMillis(), mat)
+    return Stages.plain(http.singleRequest(req))
+        .thenCompose((HttpResponse resp) -> Stages.plain(resp.entity().toStrict(timeout.toMillis(), mat))
             .thenApply(strict -> new Answer(resp.status().intValue(), parse(strict.getData().toArray()))))
-        .toCompletableFuture()
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 

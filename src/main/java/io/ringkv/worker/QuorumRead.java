@@ -3,6 +3,7 @@ package io.ringkv.worker;
 import io.ringkv.cluster.Member;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Versioned;
+import io.ringkv.util.Stages;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -14,6 +15,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -76,8 +78,9 @@ public final class QuorumRead extends AbstractBehavior<QuorumRead.Command> {
     outstanding++;
     String id = m.id();
     if (id.equals(env.self())) {
-      getContext().ask(Store.ReadReply.class, env.shards().forKey(key), env.settings().peerTimeout(),
-          r -> new Store.Read(key, r),
+      // not context.ask: its reply stage would hop threads (see Stages)
+      getContext().pipeToSelf(Stages.plain(AskPattern.<Store.Command, Store.ReadReply>ask(env.shards().forKey(key),
+              r -> new Store.Read(key, r), env.settings().peerTimeout(), getContext().getSystem().scheduler())),
           (ok, err) -> err == null ? new Answer(id, ok.value()) : new Failed(id, err));
     } else {
       getContext().pipeToSelf(env.peers().fetch(m, key),

@@ -3,12 +3,14 @@ package io.ringkv.worker;
 import io.ringkv.cluster.Member;
 import io.ringkv.net.Peers.WriteResult;
 import io.ringkv.storage.Entry;
+import io.ringkv.util.Stages;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -46,8 +48,9 @@ public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
     for (Member m : owners) {
       String id = m.id();
       if (id.equals(env.self())) {
-        ctx.ask(Store.Applied.class, env.shards().forKey(entry.key()), env.settings().peerTimeout(),
-            r -> new Store.Apply(List.of(entry), r),
+        // not ctx.ask: its reply stage would hop threads (see Stages)
+        ctx.pipeToSelf(Stages.plain(AskPattern.<Store.Command, Store.Applied>ask(env.shards().forKey(entry.key()),
+                r -> new Store.Apply(List.of(entry), r), env.settings().peerTimeout(), ctx.getSystem().scheduler())),
             (ok, err) -> err == null ? new ReplicaAck(id) : new ReplicaFailed(id, err));
       } else {
         ctx.pipeToSelf(env.peers().replicate(m, List.of(entry)),

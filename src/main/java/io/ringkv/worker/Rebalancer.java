@@ -2,6 +2,7 @@ package io.ringkv.worker;
 
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.storage.Entry;
+import io.ringkv.util.Stages;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -94,8 +95,8 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
   private CompletionStage<List<Entry>> snapshot() {
     List<CompletableFuture<Store.SnapshotReply>> parts = new ArrayList<>();
     for (var store : env.shards().stores())
-      parts.add(AskPattern.<Store.Command, Store.SnapshotReply>ask(store, Store.Snapshot::new, Duration.ofSeconds(30),
-          getContext().getSystem().scheduler()).toCompletableFuture());
+      parts.add(Stages.plain(AskPattern.<Store.Command, Store.SnapshotReply>ask(store, Store.Snapshot::new,
+          Duration.ofSeconds(30), getContext().getSystem().scheduler())));
     return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0])).thenApply(v -> {
       List<Entry> all = new ArrayList<>();
       for (var p : parts) all.addAll(p.join().entries());
@@ -113,8 +114,8 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
     var pair = Source.from(plan.batches())
         .viaMat(KillSwitches.single(), Keep.right())
         .mapAsyncUnordered(env.settings().rebalanceParallelism(), batch ->
-            Patterns.retry(() -> env.peers().replicate(batch.target(), batch.entries()), PUSH_ATTEMPTS,
-                    Duration.ofMillis(200), scheduler, ec)
+            Stages.plain(Patterns.retry(() -> env.peers().replicate(batch.target(), batch.entries()), PUSH_ATTEMPTS,
+                    Duration.ofMillis(200), scheduler, ec))
                 .handle((ok, err) -> err == null ? "" : batch.target().id()))
         .toMat(Sink.<Set<String>, String>fold(new HashSet<>(), (failed, t) -> {
           if (!t.isEmpty()) failed.add(t);
@@ -123,7 +124,7 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
         .run(materializer);
     inFlight = pair.first();
     long thisRun = p.run();
-    getContext().pipeToSelf(pair.second(),
+    getContext().pipeToSelf(Stages.plain(pair.second()),
         (failed, err) -> err == null ? new Pushed(thisRun, p.to(), plan, failed) : new RunFailed(thisRun, p.to(), err));
     return this;
   }

@@ -5,6 +5,7 @@ import io.ringkv.net.Peers.WriteResult;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
+import io.ringkv.util.Stages;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -56,8 +57,8 @@ public final class WorkerApi {
 
   /** This worker's own copy, tombstone included. */
   public CompletionStage<Optional<Versioned>> local(String key) {
-    return AskPattern.<Store.Command, Store.ReadReply>ask(env.shards().forKey(key), r -> new Store.Read(key, r),
-        localTimeout, system.scheduler()).thenApply(Store.ReadReply::value);
+    return Stages.plain(AskPattern.<Store.Command, Store.ReadReply>ask(env.shards().forKey(key), r -> new Store.Read(key, r),
+        localTimeout, system.scheduler())).thenApply(Store.ReadReply::value);
   }
 
   /** Applies replicas, each to its shard; completes with how many were newer than what was here. */
@@ -67,8 +68,8 @@ public final class WorkerApi {
     CompletableFuture<Integer> total = CompletableFuture.completedFuture(0);
     for (var part : perShard.entrySet()) {
       List<Entry> batch = List.copyOf(part.getValue());
-      var applied = AskPattern.<Store.Command, Store.Applied>ask(part.getKey(), r -> new Store.Apply(batch, r),
-          localTimeout, system.scheduler()).toCompletableFuture();
+      var applied = Stages.plain(AskPattern.<Store.Command, Store.Applied>ask(part.getKey(), r -> new Store.Apply(batch, r),
+          localTimeout, system.scheduler()));
       total = total.thenCombine(applied, (sum, a) -> sum + a.count());
     }
     return total;
@@ -88,12 +89,11 @@ public final class WorkerApi {
   }
 
   public CompletionStage<StatusInfo> status() {
-    var status = AskPattern.<Worker.Command, Worker.Status>ask(worker, Worker.GetStatus::new, localTimeout,
-        system.scheduler()).toCompletableFuture();
+    var status = Stages.plain(AskPattern.<Worker.Command, Worker.Status>ask(worker, Worker.GetStatus::new, localTimeout,
+        system.scheduler()));
     CompletableFuture<int[]> counts = CompletableFuture.completedFuture(new int[2]);
     for (var store : env.shards().stores()) {
-      var c = AskPattern.<Store.Command, Store.Counts>ask(store, Store.Count::new, localTimeout, system.scheduler())
-          .toCompletableFuture();
+      var c = Stages.plain(AskPattern.<Store.Command, Store.Counts>ask(store, Store.Count::new, localTimeout, system.scheduler()));
       counts = counts.thenCombine(c, (acc, x) -> new int[] {acc[0] + x.live(), acc[1] + x.total()});
     }
     return status.thenCombine(counts, (s, c) -> new StatusInfo(s, c[0], c[1]));
