@@ -15,6 +15,12 @@ import io.ringkv.worker.Worker;
 import io.ringkv.worker.WorkerApi;
 import io.ringkv.worker.WorkerEnv;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -30,7 +36,16 @@ public final class Guardian {
     return Behaviors.setup(ctx -> {
       Peers peers = new HttpPeers(ctx.getSystem(), settings);
       WorkerApi api = workerApi(ctx, settings, peers);
-      Runnable stop = adminStop ? () -> ctx.getSystem().terminate() : null;
+      // on SIGTERM (or any shutdown) leave the cluster and hand the keys over before the server unbinds
+      AtomicBoolean crash = new AtomicBoolean();
+      CoordinatedShutdown.get(ctx.getSystem()).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "leave-cluster",
+          () -> crash.get() ? CompletableFuture.completedFuture(Done.done()) : api.leave().handle((left, err) -> Done.done()));
+      Consumer<Boolean> stop = !adminStop ? null : crashIt -> {
+        crash.set(crashIt);
+        // after the reply to /admin/stop has gone out
+        ctx.getSystem().scheduler().scheduleOnce(Duration.ofMillis(200), () -> ctx.getSystem().terminate(),
+            ctx.getSystem().executionContext());
+      };
       bindOrStop(ctx, settings, new WorkerRoutes(api, settings, stop).routes());
       return Behaviors.empty();
     });

@@ -3,6 +3,7 @@ package io.ringkv;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.ringkv.config.NodeSettings;
+import io.ringkv.net.NodeIdProbe;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -58,7 +59,7 @@ public final class Main {
   }
 
   public static ActorSystem<Void> startWorker(Config config, boolean adminStop) {
-    NodeSettings s = NodeSettings.from(config);
+    NodeSettings s = NodeIdProbe.resolve(NodeSettings.from(config), config.getString("ringkv.node-id-fallback"));
     return ActorSystem.create(Guardian.worker(s, adminStop), systemName(s.nodeId()), config);
   }
 

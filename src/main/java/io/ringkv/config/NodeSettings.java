@@ -29,7 +29,8 @@ public record NodeSettings(
     Duration tombstoneTtl,
     int rebalanceBatch,
     int rebalanceParallelism,
-    String clusterToken) {
+    String clusterToken,
+    Duration leaveTimeout) {
 
   public NodeSettings {
     if (replicationFactor < 1) throw new IllegalArgumentException("REPLICATION_FACTOR must be >= 1");
@@ -69,7 +70,8 @@ public record NodeSettings(
         c.getDuration("storage.tombstone-ttl"),
         c.getInt("rebalance.batch-size"),
         c.getInt("rebalance.parallelism"),
-        c.getString("cluster-token"));
+        c.getString("cluster-token"),
+        c.getDuration("leave-timeout"));
   }
 
   /** The ports of the embedded local cluster: controller first, then the workers. */
@@ -84,14 +86,14 @@ public record NodeSettings(
     return new NodeSettings(id, host, port, host, controllerAddr, replicationFactor, writeQuorum, readQuorum,
         requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin, registerBackoffMax,
         vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch, rebalanceParallelism,
-        clusterToken);
+        clusterToken, leaveTimeout);
   }
 
-  public NodeSettings withControllerAddr(String addr) {
-    return new NodeSettings(nodeId, bindHost, port, advertiseHost, stripSlash(addr), replicationFactor, writeQuorum,
+  public NodeSettings withNodeId(String id) {
+    return new NodeSettings(id, bindHost, port, advertiseHost, controllerAddr, replicationFactor, writeQuorum,
         readQuorum, requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin,
         registerBackoffMax, vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch,
-        rebalanceParallelism, clusterToken);
+        rebalanceParallelism, clusterToken, leaveTimeout);
   }
 
   private static String stripSlash(String s) {

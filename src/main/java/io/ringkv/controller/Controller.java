@@ -28,6 +28,9 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
 
   public record Heartbeat(Peers.Heartbeat heartbeat, ActorRef<Reply> replyTo) implements Command {}
 
+  /** A worker shutting down on purpose: DOWN at once, no heartbeat timeout to wait for. */
+  public record Leave(String nodeId, String instance, ActorRef<Reply> replyTo) implements Command {}
+
   public record GetView(ActorRef<ClusterView> replyTo) implements Command {}
 
   public record GetNodes(ActorRef<Nodes> replyTo) implements Command {}
@@ -67,6 +70,7 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
         .onMessage(Register.class, this::onRegister)
         .onMessage(Heartbeat.class, this::onHeartbeat)
         .onMessage(SuspectAfter.class, this::onSuspectAfter)
+        .onMessage(Leave.class, this::onLeave)
         .onMessage(GetView.class, g -> { g.replyTo().tell(view); return this; })
         .onMessage(GetNodes.class, g -> { g.replyTo().tell(new Nodes(view, Map.copyOf(lastSeen))); return this; })
         .build();
@@ -131,6 +135,26 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
       getContext().getLog().info("{} is DOWN: no heartbeat for {}", s.node(), settings.heartbeatTimeout());
       change(m.withStatus(Member.Status.DOWN));
     }
+    return this;
+  }
+
+  private Behavior<Command> onLeave(Leave l) {
+    Member m = view.member(l.nodeId());
+    if (m == null) {
+      l.replyTo().tell(new Reply(404, view, "unknown node " + l.nodeId()));
+      return this;
+    }
+    if (m.instance() != null && l.instance() != null && !m.instance().equals(l.instance())) {
+      l.replyTo().tell(new Reply(409, view, "node id " + l.nodeId() + " belongs to another process"));
+      return this;
+    }
+    timers.cancel(new SuspectAfter(l.nodeId()));
+    if (m.isUp()) {
+      getContext().getLog().info("{} is leaving: DOWN now", l.nodeId());
+      change(m.withStatus(Member.Status.DOWN));
+      peers.pushView(m, view);   // the leaver learns the view it must hand its keys over by
+    }
+    l.replyTo().tell(new Reply(200, view, null));
     return this;
   }
 

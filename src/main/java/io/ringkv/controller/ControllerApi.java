@@ -33,6 +33,10 @@ public final class ControllerApi {
     return AskPattern.ask(controller, r -> new Controller.Heartbeat(hb, r), TIMEOUT, system.scheduler());
   }
 
+  public CompletionStage<Controller.Reply> leave(String nodeId, String instance) {
+    return AskPattern.ask(controller, r -> new Controller.Leave(nodeId, instance, r), TIMEOUT, system.scheduler());
+  }
+
   public CompletionStage<ClusterView> view() {
     return AskPattern.ask(controller, Controller.GetView::new, TIMEOUT, system.scheduler());
   }

@@ -27,17 +27,21 @@ public final class ControllerRoutes extends JsonRoutes {
     return Errors.handled(concat(
         path("register", () -> post(() -> clusterOnly(() -> jsonBody(this::register)))),
         path("heartbeat", () -> post(() -> clusterOnly(() -> jsonBody(this::heartbeat)))),
+        path("leave", () -> post(() -> clusterOnly(() -> jsonBody(this::leave)))),
         path("nodes", () -> get(this::nodes)),
         path("mapping", () -> get(() -> keyParam(settings.maxKeyBytes(), this::mapping))),
         path("ring", () -> get(this::ring)),
-        path("health", () -> get(() -> onSuccess(api.view(), v -> {
-          ObjectNode o = Wire.NODES.objectNode();
-          o.put("status", "ok");
-          o.put("role", "controller");
-          o.put("epoch", v.epoch());
-          o.put("up", v.upCount());
-          return json(200, o);
-        })))));
+        pathPrefix("health", () -> get(() -> concat(
+            pathEnd(() -> onSuccess(api.view(), v -> {
+              ObjectNode o = Wire.NODES.objectNode();
+              o.put("status", "ok");
+              o.put("role", "controller");
+              o.put("epoch", v.epoch());
+              o.put("up", v.upCount());
+              return json(200, o);
+            })),
+            path("ready", () -> json(200, Wire.NODES.objectNode().put("status", "ready"))),
+            path("live", () -> json(200, Wire.NODES.objectNode().put("status", "live"))))))));
   }
 
   private Route register(JsonNode body) {
@@ -70,6 +74,21 @@ public final class ControllerRoutes extends JsonRoutes {
       ObjectNode out = Wire.NODES.objectNode();
       out.put("status", "ok");
       out.put("epoch", r.view().epoch());
+      return json(200, out);
+    });
+  }
+
+  private Route leave(JsonNode body) {
+    ObjectNode o = Wire.object(body);
+    String id = Wire.requiredString(o, "node_id");
+    String instance = Wire.optionalString(o, "instance", null);
+    return onSuccess(api.leave(id, instance), r -> {
+      if (r.status() != 200) return complete(Errors.detail(r.status(), r.detail()));
+      ObjectNode out = Wire.NODES.objectNode();
+      out.put("status", "left");
+      out.put("node_id", id);
+      out.put("epoch", r.view().epoch());
+      out.set("view", Wire.view(r.view()));
       return json(200, out);
     });
   }

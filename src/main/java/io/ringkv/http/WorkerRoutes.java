@@ -16,16 +16,20 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /** A worker's REST surface: the seed's {@code /kv}, {@code /replicate}, {@code /node_down}, {@code /status}, extended. */
 public final class WorkerRoutes extends JsonRoutes {
   private final WorkerApi api;
   private final NodeSettings settings;
-  private final Runnable onStop;
+  private final Consumer<Boolean> onStop;
 
-  /** {@code onStop}, when not null, serves {@code POST /admin/stop} (local mode: stop this worker only). */
-  public WorkerRoutes(WorkerApi api, NodeSettings settings, Runnable onStop) {
+  /**
+   * {@code onStop}, when not null, serves {@code POST /admin/stop} (local mode: stop this worker only;
+   * {@code ?mode=crash} stops it without leaving, as a kill -9 would). It is given whether to crash.
+   */
+  public WorkerRoutes(WorkerApi api, NodeSettings settings, Consumer<Boolean> onStop) {
     super(settings.clusterToken(), 8L * 1024 * 1024 + 6L * settings.maxValueBytes());
     this.api = api;
     this.settings = settings;
@@ -44,13 +48,16 @@ public final class WorkerRoutes extends JsonRoutes {
             get(() -> keyParam(settings.maxKeyBytes(), this::fetch))))),
         path("node_down", () -> post(() -> clusterOnly(() -> jsonBody(this::nodeDown)))),
         path("status", () -> get(this::status)),
-        path("health", () -> get(() -> {
-          ObjectNode o = Wire.NODES.objectNode();
-          o.put("status", "ok");
-          o.put("role", "worker");
-          o.put("node_id", api.nodeId());
-          return json(200, o);
-        })),
+        pathPrefix("health", () -> get(() -> concat(
+            pathEnd(() -> {
+              ObjectNode o = Wire.NODES.objectNode();
+              o.put("status", "ok");
+              o.put("role", "worker");
+              o.put("node_id", api.nodeId());
+              return json(200, o);
+            }),
+            path("ready", this::ready),
+            path("live", () -> json(200, Wire.NODES.objectNode().put("status", "live").put("node_id", api.nodeId())))))),
         adminStop()));
   }
 
@@ -193,14 +200,27 @@ public final class WorkerRoutes extends JsonRoutes {
     });
   }
 
+  /** Ready to serve: registered with the controller and not leaving. */
+  private Route ready() {
+    return onSuccess(api.status(), s -> {
+      boolean ready = s.worker().membership().equals("registered") && !s.worker().leaving();
+      ObjectNode o = Wire.NODES.objectNode();
+      o.put("status", ready ? "ready" : "not ready");
+      o.put("node_id", api.nodeId());
+      o.put("membership", s.worker().leaving() ? "leaving" : s.worker().membership());
+      return json(ready ? 200 : 503, o);
+    });
+  }
+
   private Route adminStop() {
     if (onStop == null) return reject();
-    return pathPrefix("admin", () -> path("stop", () -> post(() -> {
-      onStop.run();
+    return pathPrefix("admin", () -> path("stop", () -> post(() -> parameterOptional("mode", mode -> {
+      boolean crash = mode.map("crash"::equals).orElse(false);
+      onStop.accept(crash);
       ObjectNode o = Wire.NODES.objectNode();
-      o.put("status", "stopping");
+      o.put("status", crash ? "crashing" : "leaving");
       o.put("node_id", api.nodeId());
       return json(200, o);
-    })));
+    }))));
   }
 }

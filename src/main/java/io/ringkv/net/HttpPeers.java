@@ -103,6 +103,15 @@ public final class HttpPeers implements Peers {
   }
 
   @Override
+  public CompletionStage<ClusterView> leave(String nodeId, String instance) {
+    ObjectNode body = Wire.NODES.objectNode();
+    body.put("node_id", nodeId);
+    body.put("instance", instance);
+    return call(post(settings.controllerAddr() + "/leave", body), peerTimeout)
+        .thenApply(r -> Wire.readView(r.get("view"), settings.vnodes()));
+  }
+
+  @Override
   public CompletionStage<ClusterView> fetchView() {
     return call(HttpRequest.GET(settings.controllerAddr() + "/ring"), peerTimeout)
         .thenApply(r -> Wire.readView(r, settings.vnodes()));

@@ -35,6 +35,9 @@ public interface Peers {
 
   CompletionStage<ClusterView> fetchView();
 
+  /** Tells the controller this worker is shutting down; completes with the view in which it is DOWN. */
+  CompletionStage<ClusterView> leave(String nodeId, String instance);
+
   // ---- controller -> worker
 
   /** Pushes a new membership view to a worker ({@code POST /node_down}). */

@@ -29,6 +29,11 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
 
   public enum FetchView implements Command { INSTANCE }
 
+  /** Stop heartbeating and tell the controller this worker leaves. */
+  public enum Leave implements Command { INSTANCE }
+
+  private record LeftWith(ClusterView view) implements Command {}
+
   private enum Tick implements Command { INSTANCE }
 
   private enum RegisterNow implements Command { INSTANCE }
@@ -62,6 +67,7 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private int inFlight;
   private Duration backoff;
   private String state = "registering";
+  private boolean leaving;
 
   private MembershipLink(ActorContext<Command> ctx, TimerScheduler<Command> timers, NodeSettings settings, Peers peers,
       ActorRef<Worker.Command> worker) {
@@ -89,6 +95,8 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
         .onMessage(HeartbeatFailed.class, this::onHeartbeatFailed)
         .onMessage(ViewFetched.class, this::onViewFetched)
         .onMessage(FetchFailed.class, f -> { fetching = false; return this; })
+        .onMessageEquals(Leave.INSTANCE, this::onLeave)
+        .onMessage(LeftWith.class, this::onLeftWith)
         .build();
   }
 
@@ -97,8 +105,22 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
     return this;
   }
 
+  private Behavior<Command> onLeave() {
+    leaving = true;
+    timers.cancelAll();
+    getContext().pipeToSelf(peers.leave(settings.nodeId(), instance),
+        (view, err) -> err == null ? new LeftWith(view) : new LeftWith(null));
+    return this;
+  }
+
+  private Behavior<Command> onLeftWith(LeftWith l) {
+    if (l.view() == null) worker.tell(Worker.LeaveFailed.INSTANCE);
+    else worker.tell(new Worker.ViewChanged(l.view()));
+    return this;
+  }
+
   private Behavior<Command> onRegisterNow() {
-    if (registering) return this;
+    if (registering || leaving) return this;
     registering = true;
     var reg = new Peers.Registration(settings.nodeId(), settings.advertiseHost(), settings.port(), instance, lastView);
     getContext().pipeToSelf(peers.register(reg), (view, err) -> err == null ? new Registered(view) : new RegisterFailed(err));
@@ -133,7 +155,7 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   }
 
   private Behavior<Command> onTick() {
-    if (!registered || inFlight >= MAX_HEARTBEATS_IN_FLIGHT) return this;
+    if (!registered || leaving || inFlight >= MAX_HEARTBEATS_IN_FLIGHT) return this;
     inFlight++;
     var hb = new Peers.Heartbeat(settings.nodeId(), instance, lastView.epoch());
     getContext().pipeToSelf(peers.heartbeat(hb), (epoch, err) -> err == null ? new HeartbeatAnswered(epoch) : new HeartbeatFailed(err));

@@ -38,7 +38,18 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
   public record Status(String nodeId, ClusterView view, boolean rebalancing, long keysMoved, long keysHandedOff,
-      int rebalances, String membership) {}
+      int rebalances, String membership, boolean leaving) {}
+
+  /**
+   * Leave the cluster on purpose (shutdown): the controller marks this node DOWN at once, and the
+   * reply comes once its keys are with their new owners, or at once if the controller is unreachable.
+   */
+  public record Leave(ActorRef<Left> replyTo) implements Command {}
+
+  public record Left(boolean handedOff) {}
+
+  /** From the membership link: the controller could not be told. */
+  public enum LeaveFailed implements Command { INSTANCE }
 
   /** From the membership link: where registration stands, for /status. */
   public record MembershipState(String state) implements Command {}
@@ -67,6 +78,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   private long keysHandedOff;
   private int rebalances;
   private String membership = "registering";
+  private ActorRef<Left> leaving;
 
   private Worker(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerEnv env) {
     super(ctx);
@@ -92,6 +104,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .onMessageEquals(RetryRebalance.INSTANCE, this::onRetryRebalance)
         .onMessage(MembershipState.class, this::onMembershipState)
         .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(Leave.class, this::onLeave)
+        .onMessageEquals(LeaveFailed.INSTANCE, this::onLeaveFailed)
         .build();
   }
 
@@ -153,6 +167,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     if (f.complete()) {
       settled = f.to();
       rebalancing = false;
+      if (leaving != null && !settled.isUp(env.self())) replyLeft(true);
     } else {
       timers.startSingleTimer(RetryRebalance.INSTANCE, REBALANCE_RETRY);
     }
@@ -175,7 +190,31 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   }
 
   private Behavior<Command> onGetStatus(GetStatus g) {
-    g.replyTo().tell(new Status(env.self(), view, rebalancing, keysMoved, keysHandedOff, rebalances, membership));
+    g.replyTo().tell(new Status(env.self(), view, rebalancing, keysMoved, keysHandedOff, rebalances, membership,
+        leaving != null));
     return this;
+  }
+
+  private Behavior<Command> onLeave(Leave l) {
+    if (leaving != null) {
+      l.replyTo().tell(new Left(false));
+      return this;
+    }
+    getContext().getLog().info("{} leaving the cluster: handing its keys over", env.self());
+    leaving = l.replyTo();
+    link.tell(MembershipLink.Leave.INSTANCE);
+    return this;
+  }
+
+  private Behavior<Command> onLeaveFailed() {
+    getContext().getLog().warn("{} could not tell the controller it leaves: stopping without a hand-off", env.self());
+    replyLeft(false);
+    return this;
+  }
+
+  private void replyLeft(boolean handedOff) {
+    if (leaving == null) return;
+    leaving.tell(new Left(handedOff));
+    if (handedOff) getContext().getLog().info("{} handed its keys over ({} in all)", env.self(), keysHandedOff);
   }
 }

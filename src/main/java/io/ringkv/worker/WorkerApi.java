@@ -88,6 +88,12 @@ public final class WorkerApi {
     worker.tell(Worker.SyncView.INSTANCE);
   }
 
+  /** Leaves the cluster (see {@link Worker.Leave}); bounded by LEAVE_TIMEOUT. */
+  public CompletionStage<Worker.Left> leave() {
+    return Stages.plain(AskPattern.<Worker.Command, Worker.Left>ask(worker, Worker.Leave::new,
+        env.settings().leaveTimeout(), system.scheduler()));
+  }
+
   public CompletionStage<StatusInfo> status() {
     var status = Stages.plain(AskPattern.<Worker.Command, Worker.Status>ask(worker, Worker.GetStatus::new, localTimeout,
         system.scheduler()));

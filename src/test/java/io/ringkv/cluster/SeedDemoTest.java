@@ -71,9 +71,9 @@ class SeedDemoTest {
     // a quorum read from every worker, the unmapped one included
     for (String w : workers) assertValue(cluster.getKv(w, key), value, "GET from " + w);
 
-    // stop the primary: DOWN within the heartbeat timeout (+ margin)
+    // crash the primary (no leave, as kill -9 or a lost pod): DOWN within the heartbeat timeout (+ margin)
     long stopAt = System.nanoTime();
-    cluster.stop(primary);
+    cluster.crash(primary);
     TestCluster.await(DOWN_DEADLINE, primary + " DOWN in /nodes", () -> "DOWN".equals(cluster.statusOf(primary)));
     long downMillis = Duration.ofNanos(System.nanoTime() - stopAt).toMillis();
     System.out.println("[SeedDemoTest] " + primary + " stopped -> DOWN in /nodes after " + downMillis

@@ -103,11 +103,30 @@ public final class TestCluster implements AutoCloseable {
     return s != null && !s.whenTerminated().isCompleted();
   }
 
-  /** Terminates the node's ActorSystem and waits until it is gone. */
+  /**
+   * Stops the node the way SIGTERM does and waits until it is gone: a worker leaves the cluster
+   * (DOWN at once) and hands its keys over before its ActorSystem terminates.
+   */
   public void stop(String node) {
+    ActorSystem<Void> s = systems.get(node);
+    if (s != null) s.terminate();
+    awaitGone(node);
+  }
+
+  /** Stops a worker the way {@code kill -9} looks to the others: no leave, no hand-off, heartbeats just stop. */
+  public void crash(String node) {
+    if (node.equals(CONTROLLER)) {
+      stop(node);
+      return;
+    }
+    Reply r = post(url(node) + "/admin/stop?mode=crash", "");
+    if (r.status() != 200) throw new IllegalStateException("crash of " + node + " refused: " + r);
+    awaitGone(node);
+  }
+
+  private void awaitGone(String node) {
     ActorSystem<Void> s = systems.remove(node);
     if (s == null) return;
-    s.terminate();
     try {
       s.getWhenTerminated().toCompletableFuture().get(STOP_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
@@ -402,7 +421,7 @@ public final class TestCluster implements AutoCloseable {
     return s == null || s.length() <= 40 ? s : s.substring(0, 40) + "...(" + s.length() + " chars)";
   }
 
-  private static void pause() {
+  static void pause() {
     try {
       Thread.sleep(POLL.toMillis());
     } catch (InterruptedException e) {

@@ -94,6 +94,11 @@ class ControllerTest {
     }
 
     @Override
+    public CompletionStage<ClusterView> leave(String nodeId, String instance) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
     public CompletionStage<ClusterView> fetchView() {
       throw new UnsupportedOperationException();
     }

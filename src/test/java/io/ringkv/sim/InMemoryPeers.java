@@ -33,7 +33,7 @@ public final class InMemoryPeers {
   public static final String CONTROLLER = "controller";
 
   /** The kinds of node-to-node call, one per {@link Peers} method. */
-  public enum Kind { REPLICATE, FETCH, FORWARD, REGISTER, HEARTBEAT, FETCH_VIEW, PUSH_VIEW }
+  public enum Kind { REPLICATE, FETCH, FORWARD, REGISTER, HEARTBEAT, FETCH_VIEW, PUSH_VIEW, LEAVE }
 
   /** One call, as fault rules see it. */
   public record Call(Kind kind, String from, String to) {}
@@ -195,6 +195,12 @@ public final class InMemoryPeers {
     public CompletionStage<ClusterView> register(Registration registration) {
       return send(new Call(Kind.REGISTER, self, CONTROLLER),
           () -> controller().register(registration).thenApply(InMemoryPeers::viewOf));
+    }
+
+    @Override
+    public CompletionStage<ClusterView> leave(String nodeId, String instance) {
+      return send(new Call(Kind.LEAVE, self, CONTROLLER),
+          () -> controller().leave(nodeId, instance).thenApply(InMemoryPeers::viewOf));
     }
 
     @Override

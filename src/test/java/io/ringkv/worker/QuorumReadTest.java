@@ -93,6 +93,11 @@ class QuorumReadTest {
     }
 
     @Override
+    public CompletionStage<ClusterView> leave(String nodeId, String instance) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
     public CompletionStage<ClusterView> fetchView() {
       throw new UnsupportedOperationException();
     }

@@ -88,6 +88,11 @@ class QuorumWriteTest {
     }
 
     @Override
+    public CompletionStage<ClusterView> leave(String nodeId, String instance) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
     public CompletionStage<ClusterView> fetchView() {
       throw new UnsupportedOperationException();
     }
