@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.ConfigValueFactory;
+import io.ringkv.Main;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -104,5 +106,26 @@ class DuplicateNodeIdTest {
     JsonNode n = nodes.get(id);
     assertEquals("UP", n.path("status").asText(), "original " + id + ": " + n);
     assertEquals(originalPort, n.path("port").asInt(), "/nodes shows " + id + " at another port: " + n);
+  }
+
+  /** A Deployment scaled to 2 replicas: the second pod has the same NODE_ID and a NODE_ID_FALLBACK (its pod name). */
+  @Test
+  void aSecondReplicaWithAFallbackIdJoinsAsANewNode() {
+    int port = TestCluster.freePort();
+    String fallback = "worker2-5d9c7b8f4-x2x7q";
+    stray = Main.startWorker(cluster.config("worker2", port)
+        .withValue("ringkv.node-id-fallback", ConfigValueFactory.fromAnyRef(fallback)), true);
+    TestCluster.awaitAssert(Duration.ofSeconds(15), () -> {
+      JsonNode n = cluster.nodes().get(fallback);
+      assertEquals("UP", n == null ? null : n.path("status").asText(), "the second replica joins as " + fallback);
+      assertEquals(port, n.path("port").asInt());
+    });
+    // the original worker2 is untouched, and the new node takes writes and owns a share of the ring
+    JsonNode original = cluster.nodes().get("worker2");
+    assertEquals("UP", original.path("status").asText());
+    assertEquals(cluster.port("worker2"), original.path("port").asInt());
+    String key = "scaled-" + UUID.randomUUID();
+    assertEquals(200, cluster.put("http://127.0.0.1:" + port + "/kv", TestCluster.kvBody(key, "v")).status());
+    assertEquals(cluster.workers().size() + 1, cluster.nodes().values().stream().filter(n -> "UP".equals(n.path("status").asText())).count());
   }
 }
