@@ -38,8 +38,14 @@ public final class Guardian {
       WorkerApi api = workerApi(ctx, settings, peers);
       // on SIGTERM (or any shutdown) leave the cluster and hand the keys over before the server unbinds
       AtomicBoolean crash = new AtomicBoolean();
-      CoordinatedShutdown.get(ctx.getSystem()).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "leave-cluster",
-          () -> crash.get() ? CompletableFuture.completedFuture(Done.done()) : api.leave().handle((left, err) -> Done.done()));
+      CoordinatedShutdown shutdown = CoordinatedShutdown.get(ctx.getSystem());
+      shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "leave-cluster", () -> {
+        // in local mode the whole cluster exits with the JVM: nobody is left to hand keys to
+        boolean wholeClusterExits = adminStop && shutdown.getShutdownReason()
+            .map(CoordinatedShutdown.jvmExitReason()::equals).orElse(false);
+        if (crash.get() || wholeClusterExits) return CompletableFuture.completedFuture(Done.done());
+        return api.leave().handle((left, err) -> Done.done());
+      });
       Consumer<Boolean> stop = !adminStop ? null : crashIt -> {
         crash.set(crashIt);
         // after the reply to /admin/stop has gone out

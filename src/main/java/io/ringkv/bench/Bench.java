@@ -17,13 +17,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code java -jar ringkv.jar bench [options]}: a closed-loop load generator. N connections each
  * send one request at a time (PUT, GET or DELETE of random keys) to the target workers in turn, for
  * a duration after a warm-up, and print throughput, latency percentiles and errors by status, then
- * the same as one JSON line. {@code --load} writes keys 0..keys-1 once each instead (to preload).
+ * the same as one JSON line. {@code --load} writes keys 0..keys-1 once each instead (to preload), and
+ * {@code --verify} reads each of them once and counts every answer but a 200 as an error (a lost key).
  */
 public final class Bench {
   private Bench() {}
 
   record Options(List<String> targets, int connections, Duration duration, Duration warmup, int keys, int valueSize,
-      int putPercent, int deletePercent, boolean load, String prefix) {}
+      int putPercent, int deletePercent, boolean load, boolean verify, String prefix) {}
 
   public static void main(String[] args) throws Exception {
     Options o = parse(args);
@@ -96,7 +97,7 @@ public final class Bench {
           long k = nextLoadKey.getAndIncrement();
           if (k >= o.keys()) return;
           key = o.prefix() + k;
-          roll = 0;
+          roll = o.verify() ? 100 : 0;
         } else {
           key = o.prefix() + rnd.nextInt(o.keys());
           roll = rnd.nextInt(100);
@@ -117,7 +118,7 @@ public final class Bench {
         String outcome;
         try {
           int status = client.send(req, HttpResponse.BodyHandlers.discarding()).statusCode();
-          outcome = status == 200 || (status == 404 && roll >= o.putPercent()) ? null : String.valueOf(status);
+          outcome = status == 200 || (status == 404 && roll >= o.putPercent() && !o.verify()) ? null : String.valueOf(status);
         } catch (Exception e) {
           outcome = e.getClass().getSimpleName();
         }
@@ -150,7 +151,7 @@ public final class Bench {
     double secs = nanos / 1e9;
     double ops = total / secs;
     long errCount = errors.values().stream().mapToLong(Long::longValue).sum();
-    String mix = o.load() ? "load" : "put=" + o.putPercent() + ",delete=" + o.deletePercent() + ",get="
+    String mix = o.verify() ? "verify" : o.load() ? "load" : "put=" + o.putPercent() + ",delete=" + o.deletePercent() + ",get="
         + (100 - o.putPercent() - o.deletePercent());
     System.out.printf("%s: %d requests in %.1f s = %.0f ops/s; latency ms p50 %.2f p90 %.2f p99 %.2f p99.9 %.2f max %.2f; errors %d %s%n",
         mix, total, secs, ops, ms(all, 0.50), ms(all, 0.90), ms(all, 0.99), ms(all, 0.999),
@@ -181,6 +182,7 @@ public final class Bench {
     int put = 50;
     int del = 0;
     boolean load = false;
+    boolean verify = false;
     String prefix = "key-";
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
@@ -194,14 +196,18 @@ public final class Bench {
         case "--put" -> put = Integer.parseInt(args[++i]);
         case "--delete" -> del = Integer.parseInt(args[++i]);
         case "--load" -> load = true;
+        case "--verify" -> {
+          load = true;
+          verify = true;
+        }
         case "--prefix" -> prefix = args[++i];
         default -> {
           System.err.println("usage: bench [--targets URL,URL] [-c connections] [-d seconds] [--warmup seconds] [--keys N]"
-              + " [--value-size BYTES] [--put PERCENT] [--delete PERCENT] [--load] [--prefix P]");
+              + " [--value-size BYTES] [--put PERCENT] [--delete PERCENT] [--load | --verify] [--prefix P]");
           System.exit(2);
         }
       }
     }
-    return new Options(targets, connections, duration, warmup, keys, valueSize, put, del, load, prefix);
+    return new Options(targets, connections, duration, warmup, keys, valueSize, put, del, load, verify, prefix);
   }
 }
