@@ -201,13 +201,19 @@ public final class Bench {
           verify = true;
         }
         case "--prefix" -> prefix = args[++i];
+        case "--help", "-h" -> {
+          System.out.println(USAGE);
+          System.exit(0);
+        }
         default -> {
-          System.err.println("usage: bench [--targets URL,URL] [-c connections] [-d seconds] [--warmup seconds] [--keys N]"
-              + " [--value-size BYTES] [--put PERCENT] [--delete PERCENT] [--load | --verify] [--prefix P]");
+          System.err.println("unknown option " + a + "\n" + USAGE);
           System.exit(2);
         }
       }
     }
     return new Options(targets, connections, duration, warmup, keys, valueSize, put, del, load, verify, prefix);
   }
+
+  private static final String USAGE = "usage: bench [--targets URL,URL] [-c connections] [-d seconds] [--warmup seconds] [--keys N]"
+              + " [--value-size BYTES] [--put PERCENT] [--delete PERCENT] [--load | --verify] [--prefix P]";
 }
