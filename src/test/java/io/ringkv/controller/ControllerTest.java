@@ -8,6 +8,7 @@ import com.typesafe.config.ConfigFactory;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
+import io.ringkv.net.NoPeers;
 import io.ringkv.net.Peers;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Versioned;
@@ -52,7 +53,7 @@ class ControllerTest {
    * handler of the message that changed the view, so once it has answered a later message, every
    * push before that answer is recorded.
    */
-  static final class RecordingPeers implements Peers {
+  static final class RecordingPeers extends NoPeers {
     private final Queue<Pushed> pushes = new ConcurrentLinkedQueue<>();
 
     /** The pushes recorded since the last call. */
@@ -68,40 +69,12 @@ class ControllerTest {
       return CompletableFuture.completedFuture(view.epoch());
     }
 
-    @Override
-    public CompletionStage<Integer> replicate(Member to, List<Entry> entries) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<Optional<Versioned>> fetch(Member to, String key) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<WriteResult> forward(Member to, String key, String value) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<ClusterView> register(Registration registration) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<Long> heartbeat(Heartbeat heartbeat) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<ClusterView> leave(String nodeId, String instance) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<ClusterView> fetchView() {
-      throw new UnsupportedOperationException();
-    }
   }
 
   private final RecordingPeers peers = new RecordingPeers();

@@ -9,6 +9,7 @@ import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.net.PeerException;
+import io.ringkv.net.NoPeers;
 import io.ringkv.net.Peers;
 import io.ringkv.net.Peers.WriteResult;
 import io.ringkv.storage.Entry;
@@ -53,7 +54,7 @@ class QuorumReadTest {
   }
 
   /** The remote owners; records which were asked and the repairs sent to them. */
-  static final class ReplicaStub implements Peers {
+  static final class ReplicaStub extends NoPeers {
     final Map<String, Replica> replicas;
     final Set<String> asked = ConcurrentHashMap.newKeySet();
     final Map<String, List<Entry>> repairs = new ConcurrentHashMap<>();
@@ -77,35 +78,11 @@ class QuorumReadTest {
       return CompletableFuture.completedFuture(entries.size());
     }
 
-    @Override
-    public CompletionStage<WriteResult> forward(Member to, String key, String value) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<ClusterView> register(Registration registration) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<Long> heartbeat(Heartbeat heartbeat) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<ClusterView> leave(String nodeId, String instance) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<ClusterView> fetchView() {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<Long> pushView(Member to, ClusterView view) {
-      throw new UnsupportedOperationException();
-    }
   }
 
   private final HybridClock clock = HybridClock.system();

@@ -9,6 +9,7 @@ import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.net.PeerException;
+import io.ringkv.net.NoPeers;
 import io.ringkv.net.Peers;
 import io.ringkv.net.Peers.WriteResult;
 import io.ringkv.storage.Entry;
@@ -46,7 +47,7 @@ class QuorumWriteTest {
   enum Mode { ANSWER, FAIL, SILENT }
 
   /** The other replicas: each answers, fails or never answers a replicate, as the test set it up. */
-  static final class ReplicaStub implements Peers {
+  static final class ReplicaStub extends NoPeers {
     final Map<String, Mode> modes;
     final Map<String, List<Entry>> received = new ConcurrentHashMap<>();
 
@@ -67,40 +68,12 @@ class QuorumWriteTest {
       }
     }
 
-    @Override
-    public CompletionStage<Optional<Versioned>> fetch(Member to, String key) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<WriteResult> forward(Member to, String key, String value) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<ClusterView> register(Registration registration) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<Long> heartbeat(Heartbeat heartbeat) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<ClusterView> leave(String nodeId, String instance) {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<ClusterView> fetchView() {
-      throw new UnsupportedOperationException();
-    }
 
-    @Override
-    public CompletionStage<Long> pushView(Member to, ClusterView view) {
-      throw new UnsupportedOperationException();
-    }
   }
 
   private final HybridClock clock = HybridClock.system();
