@@ -12,6 +12,7 @@ public record NodeSettings(
     String bindHost,
     int port,
     String advertiseHost,
+    int advertisePort,
     String controllerAddr,
     int replicationFactor,
     int writeQuorum,
@@ -53,6 +54,7 @@ public record NodeSettings(
         c.getString("http.host"),
         c.getInt("http.port"),
         advertise,
+        c.getInt("advertise-port") > 0 ? c.getInt("advertise-port") : c.getInt("http.port"),
         stripSlash(c.getString("controller-addr")),
         c.getInt("replication.factor"),
         c.getInt("replication.write-quorum"),
@@ -83,14 +85,14 @@ public record NodeSettings(
   public record LocalLayout(String host, int controllerPort, List<Integer> workerPorts) {}
 
   public NodeSettings withNode(String id, String host, int port) {
-    return new NodeSettings(id, host, port, host, controllerAddr, replicationFactor, writeQuorum, readQuorum,
+    return new NodeSettings(id, host, port, host, port, controllerAddr, replicationFactor, writeQuorum, readQuorum,
         requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin, registerBackoffMax,
         vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch, rebalanceParallelism,
         clusterToken, leaveTimeout);
   }
 
   public NodeSettings withNodeId(String id) {
-    return new NodeSettings(id, bindHost, port, advertiseHost, controllerAddr, replicationFactor, writeQuorum,
+    return new NodeSettings(id, bindHost, port, advertiseHost, advertisePort, controllerAddr, replicationFactor, writeQuorum,
         readQuorum, requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin,
         registerBackoffMax, vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch,
         rebalanceParallelism, clusterToken, leaveTimeout);

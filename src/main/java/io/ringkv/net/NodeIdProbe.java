@@ -27,7 +27,7 @@ public final class NodeIdProbe {
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     for (int attempt = 0; attempt < 2; attempt++) {
       JsonNode nodes = fetchNodes(client, s);
-      if (nodes == null || !takenElsewhere(nodes, s.nodeId(), s.advertiseHost(), s.port())) return s;
+      if (nodes == null || !takenElsewhere(nodes, s.nodeId(), s.advertiseHost(), s.advertisePort())) return s;
       if (attempt == 0 && !pause(s.heartbeatTimeout().plusMillis(500))) return s;
     }
     log.info("node id {} is UP at another address: joining as {}", s.nodeId(), fallback);

@@ -122,7 +122,7 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private Behavior<Command> onRegisterNow() {
     if (registering || leaving) return this;
     registering = true;
-    var reg = new Peers.Registration(settings.nodeId(), settings.advertiseHost(), settings.port(), instance, lastView);
+    var reg = new Peers.Registration(settings.nodeId(), settings.advertiseHost(), settings.advertisePort(), instance, lastView);
     getContext().pipeToSelf(peers.register(reg), (view, err) -> err == null ? new Registered(view) : new RegisterFailed(err));
     return this;
   }
