@@ -29,9 +29,10 @@ PF_PIDS=()
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 say() { printf '\n== %s\n' "$*"; }
-fail() { echo "E2E FAILED: $*" >&2; kubectl -n $NS get pods -o wide >&2 || true; exit 1; }
+fail() { echo "E2E FAILED: $*" >&2; echo "(port-forward logs: ${PF_LOGS:-none})" >&2; kubectl -n $NS get pods -o wide >&2 || true; exit 1; }
 cleanup() {
   for p in "${PF_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  pkill -f "kubectl port-forward svc/.* -n $NS" 2>/dev/null || true
   kubectl -n $NS delete pod ringkv-load ringkv-verify --ignore-not-found >/dev/null 2>&1 || true
   if [ -z "${KEEP:-}" ]; then kubectl delete namespace $NS --wait=false >/dev/null 2>&1 || true; fi
 }
@@ -70,22 +71,22 @@ READY_S=$(since "$T"); echo "   5 pods Ready $READY_S s after kubectl apply"
 kubectl -n $NS get pods
 
 say "2. the seed's port-forwards and DEMO"
-port_forward() { # service local-port remote-port
-  kubectl port-forward "svc/$1" -n $NS "$2:$3" >/dev/null 2>&1 &
+port_forward() { # service local-port remote-port: the seed's command, restarted whenever it exits
+  # (a port-forward ends with the pod behind it: a scale-down, a crash, a lost stream under load)
+  ( while :; do kubectl port-forward "svc/$1" -n $NS "$2:$3" >>"$PF_LOGS/$1.log" 2>&1; sleep 0.5; done ) &
   PF_PIDS+=($!)
-  wait_until "port-forward $1 on $2" 20 curl -sf -o /dev/null "http://localhost:$2/health"
+  wait_until "port-forward $1 on $2" 30 curl -sf -o /dev/null "http://localhost:$2/health"
 }
+forwarded() { for p in "$@"; do wait_until "port-forward to $p" 60 curl -sf -o /dev/null "http://localhost:$p/health"; done; }
+PF_LOGS=$(mktemp -d -t ringkv-e2e-pf.XXXXXX)
 port_forward controller 8000 8000
-for i in 1 2 3 4; do port_forward worker$i "${i}101" 8001; done
-START_CMD='kubectl scale deployment {node} -n kv-system --replicas=1 && kubectl rollout status deployment/{node} -n kv-system >/dev/null && (kubectl port-forward svc/{node} -n kv-system {port}:8001 >/dev/null 2>&1 &)'
+for i in 1 2 3 4; do port_forward worker$i "8${i}01" 8001; done
+START_CMD='kubectl scale deployment {node} -n kv-system --replicas=1 && kubectl rollout status deployment/{node} -n kv-system >/dev/null'
 scripts/demo.sh --down-timeout 15 --copy-timeout 20 --up-timeout 120 \
   --stop 'kubectl scale deployment {node} -n kv-system --replicas=0' --start "$START_CMD" | tee /tmp/ringkv-e2e-demo.out \
   || fail "the seed DEMO"
 DEMO_LINE=$(grep 'DEMO PASSED' /tmp/ringkv-e2e-demo.out)
-# the rejoined worker's port-forward was opened by demo.sh; make sure every port answers again
-for i in 1 2 3 4; do
-  curl -sf -o /dev/null "http://localhost:${i}101/health" || port_forward worker$i "${i}101" 8001
-done
+forwarded 8101 8201 8301 8401
 
 status_keys() { curl -s "http://localhost:$1/status" | sed -n 's/.*"keys":\([0-9]*\).*/\1/p'; }
 total_keys() { local s=0 k; for p in "$@"; do k=$(status_keys "$p"); s=$((s + ${k:-0})); done; echo $s; }
@@ -129,8 +130,7 @@ echo "$VERIFY" | grep -q '"errors":0,' || fail "keys lost after the scale-down: 
 echo "   DOWN after $SCALE_DOWN_S s, pod gone after $GONE_S s, every key at 3 copies after $SCALE_COPIES_S s, 0 lost"
 kubectl scale deployment worker3 -n $NS --replicas=1
 kubectl -n $NS rollout status deployment/worker3 --timeout=120s >/dev/null
-PF_PIDS+=($( (kubectl port-forward svc/worker3 -n $NS 8301:8001 >/dev/null 2>&1 & echo $!) ))
-wait_until "worker3 port-forward" 30 curl -sf -o /dev/null http://localhost:8301/health
+forwarded 8301
 wait_until "exactly 3 copies after worker3 rejoined" 120 copies_are $((BASE + 3 * KEYS)) "${PORTS[@]}"
 
 say "4. crash: SIGKILL of worker1's container"
@@ -145,9 +145,7 @@ else
   docker kill "$CID" >/dev/null
   wait_until "worker1 restarted by the kubelet and UP" 120 sh -c \
     "[ \"\$(kubectl -n $NS get pod $POD -o jsonpath='{.status.containerStatuses[0].restartCount}')\" -ge 1 ] && curl -s http://localhost:8000/nodes | grep -q '\"worker1\":{[^}]*\"UP\"'"
-  kill "${PF_PIDS[1]}" 2>/dev/null || true
-  PF_PIDS+=($( (kubectl port-forward svc/worker1 -n $NS 8101:8001 >/dev/null 2>&1 & echo $!) ))
-  wait_until "worker1 port-forward" 30 curl -sf -o /dev/null http://localhost:8101/health
+  forwarded 8101
   wait_until "exactly 3 copies after the crash" 120 copies_are $((BASE + 3 * KEYS)) "${PORTS[@]}"
   CRASH_S=$(since "$T")
   echo "   restarted, UP, and every key at exactly 3 copies $CRASH_S s after the kill"
@@ -159,9 +157,7 @@ wait_until "a fifth node UP" 120 sh -c "[ \"\$(curl -s http://localhost:8000/nod
 curl -s http://localhost:8000/nodes; echo
 kubectl scale deployment worker2 -n $NS --replicas=1
 wait_until "back to 4 UP" 120 sh -c "[ \"\$(curl -s http://localhost:8000/nodes | grep -o '\"status\":\"UP\"' | wc -l)\" -eq 4 ]"
-for i in 1 2 3 4; do
-  curl -sf -o /dev/null "http://localhost:${i}101/health" || port_forward worker$i "${i}101" 8001
-done
+forwarded 8101 8201 8301 8401
 wait_until "exactly 3 copies after scaling back" 120 copies_are $((BASE + 3 * KEYS)) "${PORTS[@]}"
 VERIFY2=$(run_pod ringkv-verify bench --verify --keys "$KEYS" --prefix e2e- --targets $TARGETS -c 32)
 echo "$VERIFY2" | grep -q '"errors":0,' || fail "keys lost after scaling worker2: $VERIFY2"
