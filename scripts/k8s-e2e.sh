@@ -71,9 +71,22 @@ READY_S=$(since "$T"); echo "   5 pods Ready $READY_S s after kubectl apply"
 kubectl -n $NS get pods
 
 say "2. the seed's port-forwards and DEMO"
-port_forward() { # service local-port remote-port: the seed's command, restarted whenever it exits
-  # (a port-forward ends with the pod behind it: a scale-down, a crash, a lost stream under load)
-  ( while :; do kubectl port-forward "svc/$1" -n $NS "$2:$3" >>"$PF_LOGS/$1.log" 2>&1; sleep 0.5; done ) &
+pf_supervise() { # service local-port remote-port
+  # the seed's command, restarted whenever it stops answering: a port-forward is bound to one pod and
+  # dies with it (scale-down, crash), and some kubectl versions then hang instead of exiting
+  while :; do
+    kubectl port-forward "svc/$1" -n $NS "$2:$3" --pod-running-timeout=3s >>"$PF_LOGS/$1.log" 2>&1 &
+    local pf=$! misses=0
+    while kill -0 $pf 2>/dev/null && [ $misses -lt 3 ]; do
+      sleep 1
+      if curl -s -m 2 -o /dev/null "http://localhost:$2/health/live"; then misses=0; else misses=$((misses + 1)); fi
+    done
+    kill $pf 2>/dev/null; wait $pf 2>/dev/null
+    sleep 0.5
+  done
+}
+port_forward() { # service local-port remote-port
+  pf_supervise "$@" &
   PF_PIDS+=($!)
   wait_until "port-forward $1 on $2" 30 curl -sf -o /dev/null "http://localhost:$2/health"
 }
