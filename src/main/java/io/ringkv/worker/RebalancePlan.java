@@ -13,12 +13,14 @@ import java.util.Set;
  * What one worker must push when the view changes from {@code from} to {@code to}: a pure function
  * of the two views and the entries it holds.
  *
- * <p>For each key, the owners gained are {@code new owners - old owners}. A surviving old owner that
- * is no longer an owner (a "loser") hands the key to the gained owners and drops its copy once they
- * acknowledged; when there is no loser, the first surviving old owner pushes. So each gained owner
- * gets the key from exactly one node in the usual single-change case, and keys whose owners did not
- * change are not touched (minimal movement). A key this worker holds without being an old owner
- * (a stray) goes to every new owner.
+ * <p>For each key, the owners gained are {@code new owners - old owners}. Every surviving old owner
+ * pushes the key to the gained owners, and one that is no longer an owner (a "loser") drops its
+ * copy once they acknowledged. All of them push because any one of them may hold a stale copy (it
+ * missed a write that the quorum acknowledged without it): a gained owner keeps the newest copy it
+ * receives, so an acknowledged write that survives on a single old owner is not lost when the view
+ * changes. {@link #keysToMove} counts each moving key once (at the loser, or else at the first
+ * surviving old owner). Keys whose owners did not change are not touched (minimal movement). A key
+ * this worker holds without being an old owner (a stray) goes to every new owner.
  */
 public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int keysToMove) {
   /** Entries bound for one target. */
@@ -41,12 +43,13 @@ public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int key
       List<String> gained = new ArrayList<>(newOwners);
       if (selfOld) gained.removeAll(oldOwners);
       if (selfNew) {
-        if (!selfOld || gained.isEmpty() || !self.equals(pusher(oldOwners, newOwners, to))) continue;
+        if (!selfOld || gained.isEmpty()) continue;
+        if (self.equals(pusher(oldOwners, newOwners, to))) moving++;
       } else {
         handoffs.add(new Handoff(e, Set.copyOf(gained)));
         if (gained.isEmpty()) continue;
+        moving++;
       }
-      moving++;
       for (String g : gained) perTarget.computeIfAbsent(g, k -> new ArrayList<>()).add(e);
     }
     List<Batch> batches = new ArrayList<>();
@@ -72,7 +75,7 @@ public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int key
     return out == null ? oldOwners : out;
   }
 
-  /** The surviving old owner that pushes when no surviving old owner loses the key. */
+  /** The surviving old owner that counts the key as moved when no surviving old owner loses it. */
   private static String pusher(List<String> oldOwners, List<String> newOwners, ClusterView to) {
     String first = null;
     for (String o : oldOwners) {

@@ -8,8 +8,11 @@ import io.ringkv.net.PeerException;
 import io.ringkv.net.Peers;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Versioned;
+import io.ringkv.util.Stages;
 import io.ringkv.worker.WorkerApi;
 import java.net.ConnectException;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,7 +29,7 @@ import java.util.function.Supplier;
  * The network of a simulated cluster: every {@link Peers} call goes straight to the target's
  * {@link WorkerApi} or {@link ControllerApi}, which asks the target's actors. Each node gets its own
  * view ({@link #forNode}) so that a call knows where it comes from, and a test can crash a node, cut
- * the link between two nodes, drop chosen calls or make a node silent.
+ * the link between two nodes, drop chosen calls, delay them on virtual time or make a node silent.
  */
 public final class InMemoryPeers {
   /** The controller's node id in calls. */
@@ -72,10 +75,28 @@ public final class InMemoryPeers {
   private final Set<Set<String>> cuts = ConcurrentHashMap.newKeySet();
   private final List<Rule> drops = new CopyOnWriteArrayList<>();
   private final List<Rule> watches = new CopyOnWriteArrayList<>();
+  private final List<Delay> delays = new CopyOnWriteArrayList<>();
+  /** Delayed calls, released by {@link #advanceTo}; guarded by itself. */
+  private final List<Held> held = new ArrayList<>();
+  private volatile long nowMillis;
+  private final AtomicInteger heartbeatsInFlight = new AtomicInteger();
+
+  private record Delay(Rule rule, long millis) {}
+
+  private record Held(long dueMillis, Call call, Runnable release, Runnable reset) {}
 
   public void addWorker(WorkerApi api) {
     workers.put(api.nodeId(), api);
     crashed.remove(api.nodeId());
+  }
+
+  /**
+   * A new process is starting for crashed worker {@code id}: calls from it go through again (it
+   * registers while it starts), calls to it fail until {@link #addWorker} hands over its new api.
+   */
+  public void revive(String id) {
+    workers.remove(id);
+    crashed.remove(id);
   }
 
   public void setController(ControllerApi api) {
@@ -90,9 +111,21 @@ public final class InMemoryPeers {
 
   // ---- faults
 
-  /** Every call to or from {@code node} fails at once, like a refused connection. */
+  /**
+   * Every call to or from {@code node} fails at once, like a refused connection; its delayed calls
+   * in either direction fail now (their connections died with the process).
+   */
   public void crash(String node) {
     crashed.add(node);
+    List<Held> reset = new ArrayList<>();
+    synchronized (held) {
+      held.removeIf(h -> {
+        if (!h.call().from().equals(node) && !h.call().to().equals(node)) return false;
+        reset.add(h);
+        return true;
+      });
+    }
+    for (Held h : reset) h.reset().run();
   }
 
   /** Calls to or from {@code node} never complete (the caller's own deadline has to give up). */
@@ -120,6 +153,50 @@ public final class InMemoryPeers {
     return r;
   }
 
+  /**
+   * The next {@code times} calls that match are held for {@code by} of virtual time: released (and
+   * only then checked against crashes and partitions, and delivered) by the {@link #advanceTo} that
+   * reaches their due time. The caller's own deadline may give up first.
+   */
+  public Rule delay(Predicate<Call> which, Duration by, int times) {
+    Rule r = new Rule(which, times);
+    delays.add(new Delay(r, by.toMillis()));
+    return r;
+  }
+
+  /** Stops every drop and delay rule (calls already held stay held until their time). */
+  public void clearRules() {
+    drops.clear();
+    delays.clear();
+  }
+
+  /** Virtual time is now {@code millis}: delivers the held calls that are due, in due order. */
+  public void advanceTo(long millis) {
+    List<Held> due = new ArrayList<>();
+    synchronized (held) {
+      nowMillis = millis;
+      held.removeIf(h -> {
+        if (h.dueMillis() > millis) return false;
+        due.add(h);
+        return true;
+      });
+    }
+    due.sort((a, b) -> Long.compare(a.dueMillis(), b.dueMillis()));
+    for (Held h : due) h.release().run();
+  }
+
+  /** Heartbeats sent and not answered yet (silenced ones not counted: they never are). */
+  public int heartbeatsInFlight() {
+    return heartbeatsInFlight.get();
+  }
+
+  /** Calls held for a later time. */
+  public int heldCount() {
+    synchronized (held) {
+      return held.size();
+    }
+  }
+
   /** Counts the calls that match from now on (delivered or not). */
   public Rule watch(Predicate<Call> which) {
     Rule r = new Rule(which, 0);
@@ -137,15 +214,43 @@ public final class InMemoryPeers {
   /** Runs {@code deliver} unless a fault intervenes. */
   private <T> CompletionStage<T> send(Call call, Supplier<CompletionStage<T>> deliver) {
     for (Rule w : watches) w.observe(call);
+    CompletionStage<T> refused = refused(call);
+    if (refused != null) return refused;
+    if (silent.contains(call.from()) || silent.contains(call.to())) return new CompletableFuture<>();
+    for (Rule d : drops)
+      if (d.drops(call)) return CompletableFuture.failedFuture(new ConnectException("message dropped: " + call));
+    for (Delay d : delays) {
+      if (!d.rule().drops(call)) continue;
+      CompletableFuture<T> later = new CompletableFuture<>();
+      Runnable release = () -> {
+        CompletionStage<T> r = refused(call);
+        (r != null ? r : deliverNow(deliver)).whenComplete((v, e) -> {
+          if (e != null) later.completeExceptionally(e);
+          else later.complete(v);
+        });
+      };
+      Runnable reset = () -> later.completeExceptionally(new ConnectException("connection reset: " + call));
+      synchronized (held) {
+        held.add(new Held(nowMillis + d.millis(), call, release, reset));
+      }
+      return later;
+    }
+    return deliverNow(deliver);
+  }
+
+  /** A failed stage when a crash or a partition stops {@code call}, else null. */
+  private <T> CompletionStage<T> refused(Call call) {
     if (crashed.contains(call.from()) || crashed.contains(call.to()))
       return CompletableFuture.failedFuture(new ConnectException("connection refused: " + call));
     if (cuts.contains(Set.of(call.from(), call.to())))
       return CompletableFuture.failedFuture(new ConnectException("network partition: " + call));
-    if (silent.contains(call.from()) || silent.contains(call.to())) return new CompletableFuture<>();
-    for (Rule d : drops)
-      if (d.drops(call)) return CompletableFuture.failedFuture(new ConnectException("message dropped: " + call));
+    return null;
+  }
+
+  /** Delivers; the answer stage is a plain one (see {@link Stages}), as HttpPeers hands out. */
+  private static <T> CompletionStage<T> deliverNow(Supplier<CompletionStage<T>> deliver) {
     try {
-      return deliver.get();
+      return Stages.plain(deliver.get());
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -205,8 +310,12 @@ public final class InMemoryPeers {
 
     @Override
     public CompletionStage<Long> heartbeat(Heartbeat heartbeat) {
-      return send(new Call(Kind.HEARTBEAT, self, CONTROLLER),
+      boolean counted = !silent.contains(self) && !silent.contains(CONTROLLER);
+      if (counted) heartbeatsInFlight.incrementAndGet();
+      CompletionStage<Long> answer = send(new Call(Kind.HEARTBEAT, self, CONTROLLER),
           () -> controller().heartbeat(heartbeat).thenApply(r -> viewOf(r).epoch()));
+      if (counted) answer.whenComplete((v, e) -> heartbeatsInFlight.decrementAndGet());
+      return answer;
     }
 
     @Override

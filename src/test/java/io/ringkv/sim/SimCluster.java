@@ -3,12 +3,14 @@ package io.ringkv.sim;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.ringkv.Guardian;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.controller.Controller;
 import io.ringkv.controller.ControllerApi;
+import io.ringkv.net.Peers;
 import io.ringkv.storage.Versioned;
 import io.ringkv.worker.WorkerApi;
 import java.time.Clock;
@@ -21,16 +23,21 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.testkit.ExplicitlyTriggeredScheduler;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
@@ -53,22 +60,50 @@ final class SimCluster implements AutoCloseable {
   private final Map<String, ActorRef<Void>> nodes = new LinkedHashMap<>();
   private final Map<String, WorkerApi> workers = new LinkedHashMap<>();
   private final Map<String, Long> epochsSeen = new LinkedHashMap<>();
+  /** Workers whose heartbeats cannot reach the controller (cut off): {@link #step} does not wait for them. */
+  private final Set<String> unheard = ConcurrentHashMap.newKeySet();
+  /** How many times each worker id was started: the incarnation of its current process. */
+  private final Map<String, Integer> incarnations = new LinkedHashMap<>();
+  /** Wraps each worker's transport (a test's planted fault); identity by default. */
+  private final BiFunction<String, Peers, Peers> transport;
+  /** Virtual time passes without ManualTime's real 100 ms sleep per step (see {@link #passTime}). */
+  private final boolean fastTime;
   private final TestProbe<Object> probe;
   private ActorRef<Controller.Command> controllerRef;
   private ControllerApi controller;
   private int controllerGeneration;
 
   SimCluster(ActorTestKit testKit, ManualTime time) {
+    this(testKit, time, ConfigFactory.empty(), (id, p) -> p, false);
+  }
+
+  /** {@code overrides}: settings (e.g. {@code ringkv.membership.heartbeat-timeout}) over application.conf. */
+  SimCluster(ActorTestKit testKit, ManualTime time, Config overrides, BiFunction<String, Peers, Peers> transport,
+      boolean fastTime) {
     this.testKit = testKit;
     this.time = time;
-    this.base = NodeSettings.from(ConfigFactory.parseMap(Map.of("ringkv.advertise-host", "sim"))
+    this.base = NodeSettings.from(overrides.withFallback(ConfigFactory.parseMap(Map.of("ringkv.advertise-host", "sim")))
         .withFallback(ConfigFactory.load()));
     this.probe = testKit.createTestProbe();
+    this.transport = transport;
+    this.fastTime = fastTime;
   }
 
   /** Starts the controller and {@code n} workers and waits until every worker sees all of them UP. */
   static SimCluster start(ActorTestKit testKit, ManualTime time, int n) {
-    SimCluster c = new SimCluster(testKit, time);
+    return start(new SimCluster(testKit, time), n);
+  }
+
+  /**
+   * As {@link #start(ActorTestKit, ManualTime, int)}, with settings overrides, a transport wrapper,
+   * and fast virtual time (see {@link #passTime}).
+   */
+  static SimCluster start(ActorTestKit testKit, ManualTime time, int n, Config overrides,
+      BiFunction<String, Peers, Peers> transport) {
+    return start(new SimCluster(testKit, time, overrides, transport, true), n);
+  }
+
+  private static SimCluster start(SimCluster c, int n) {
     c.startController();
     for (int i = 1; i <= n; i++) c.startWorker("worker" + i);
     c.awaitReal(() -> {
@@ -107,21 +142,63 @@ final class SimCluster implements AutoCloseable {
 
   WorkerApi startWorker(String id) {
     NodeSettings s = base.withNode(id, id + ".sim", 8001);
+    peers.revive(id);
     TestProbe<WorkerApi> started = testKit.createTestProbe();
     ActorRef<Void> node = testKit.spawn(Behaviors.<Void>setup(ctx -> {
-      started.ref().tell(Guardian.workerApi(ctx, s, peers.forNode(id)));
+      started.ref().tell(Guardian.workerApi(ctx, s, transport.apply(id, peers.forNode(id))));
       return Behaviors.empty();
     }), prefix + "-" + id);
     WorkerApi api = started.receiveMessage(WAIT);
     peers.addWorker(api);
     nodes.put(id, node);
     workers.put(id, api);
+    incarnations.merge(id, 1, Integer::sum);
     return api;
+  }
+
+  /**
+   * Starts a new process for a crashed worker id (empty, with a new instance id) and waits in real
+   * time until it registered, so that its heartbeats are due from the next {@link #step}.
+   */
+  WorkerApi restartWorker(String id) {
+    WorkerApi api = startWorker(id);
+    awaitReal(() -> assertEquals("registered", await(api.status()).worker().membership(), id));
+    return api;
+  }
+
+  /** Every worker id ever started, running or crashed. */
+  Set<String> workerIds() {
+    return Set.copyOf(incarnations.keySet());
+  }
+
+  /** How many times worker {@code id} was started (1 for its first process). */
+  int incarnation(String id) {
+    return incarnations.getOrDefault(id, 0);
+  }
+
+  /** Cuts worker {@code id} off from every other worker and from the controller. */
+  void cutOff(String id) {
+    unheard.add(id);
+    peers.partition(id, InMemoryPeers.CONTROLLER);
+    for (String other : incarnations.keySet()) if (!other.equals(id)) peers.partition(id, other);
+  }
+
+  /** Heals {@link #cutOff}; the worker's heartbeats are due again from the next {@link #step}. */
+  void reconnect(String id) {
+    peers.heal(id, InMemoryPeers.CONTROLLER);
+    for (String other : incarnations.keySet()) if (!other.equals(id)) peers.heal(id, other);
+    unheard.remove(id);
+  }
+
+  /** The virtual time the cluster has reached, in milliseconds. */
+  long nowMillis() {
+    return nowMillis.get();
   }
 
   /** The worker's process dies: calls to or from it are refused and its actors (and data) are gone. */
   void crashWorker(String id) {
     peers.crash(id);
+    unheard.remove(id);
     testKit.stop(nodes.remove(id));
     workers.remove(id);
     epochsSeen.remove(id);
@@ -154,12 +231,13 @@ final class SimCluster implements AutoCloseable {
   void step() {
     Duration interval = base.heartbeatInterval();
     long now = nowMillis.addAndGet(interval.toMillis());   // before the ticks fire: heartbeats see the new time
-    time.timePasses(interval);
+    passTime(interval);
+    peers.advanceTo(now);
     if (controller != null) {
       awaitReal(() -> {
         Map<String, Double> seen = await(controller.nodes()).lastSeen();
         for (String id : workers.keySet())
-          assertEquals(now / 1000.0, seen.getOrDefault(id, 0.0).doubleValue(), () -> id + "'s heartbeat did not arrive at " + now);
+          if (!unheard.contains(id)) assertEquals(now / 1000.0, seen.getOrDefault(id, 0.0).doubleValue(), () -> id + "'s heartbeat did not arrive at " + now);
       });
     }
     for (WorkerApi w : workers.values()) {
@@ -167,6 +245,25 @@ final class SimCluster implements AutoCloseable {
       Long before = epochsSeen.put(w.nodeId(), epoch);
       assertTrue(before == null || epoch >= before, () -> w.nodeId() + "'s epoch went back from " + before + " to " + epoch);
     }
+  }
+
+  /**
+   * Fires the timers due within {@code d}. {@link ManualTime#timePasses} first sleeps 100 ms of real
+   * time (to let the dispatchers drain); with {@link #fastTime} the due timers run as soon as the
+   * last heartbeats are answered instead: {@link #step} waits for the heartbeats in real time
+   * anyway, which is the drain that matters here.
+   */
+  private void passTime(Duration d) {
+    if (!fastTime) {
+      time.timePasses(d);
+      return;
+    }
+    // a worker skips its heartbeat while 3 are unanswered: let the answers of the last ones land
+    awaitReal(() -> assertEquals(0, peers.heartbeatsInFlight(), "heartbeats in flight"));
+    ExplicitlyTriggeredScheduler scheduler = (ExplicitlyTriggeredScheduler) Adapter.toClassic(testKit.system()).scheduler();
+    // a no-op due exactly at the new time: running it moves the scheduler's clock there
+    scheduler.scheduleOnce(d, () -> {}, testKit.system().executionContext());
+    scheduler.executeTasks(scheduler.currentTimeMs() + d.toMillis());
   }
 
   void steps(Duration total) {
@@ -189,7 +286,7 @@ final class SimCluster implements AutoCloseable {
 
   /** Waits in real time (no virtual time passes) until {@code check} passes. */
   void awaitReal(Check check) {
-    probe.awaitAssert(WAIT, Duration.ofMillis(5), () -> {
+    probe.awaitAssert(WAIT, Duration.ofMillis(1), () -> {
       check.run();
       return null;
     });
