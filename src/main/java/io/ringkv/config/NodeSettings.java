@@ -1,10 +1,12 @@
 package io.ringkv.config;
 
 import com.typesafe.config.Config;
+import java.lang.reflect.RecordComponent;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 
 /** Everything a node reads from configuration, read once at start and passed down. */
 public record NodeSettings(
@@ -31,7 +33,11 @@ public record NodeSettings(
     int rebalanceBatch,
     int rebalanceParallelism,
     String clusterToken,
-    Duration leaveTimeout) {
+    Duration leaveTimeout,
+    String apiToken) {
+
+  /** Components whose values are secrets: {@link #toString} prints them masked. */
+  private static final Set<String> SECRETS = Set.of("clusterToken", "apiToken");
 
   public NodeSettings {
     if (replicationFactor < 1) throw new IllegalArgumentException("REPLICATION_FACTOR must be >= 1");
@@ -73,7 +79,8 @@ public record NodeSettings(
         c.getInt("rebalance.batch-size"),
         c.getInt("rebalance.parallelism"),
         c.getString("cluster-token"),
-        c.getDuration("leave-timeout"));
+        c.getDuration("leave-timeout"),
+        c.getString("api-token"));
   }
 
   /** The ports of the embedded local cluster: controller first, then the workers. */
@@ -88,14 +95,33 @@ public record NodeSettings(
     return new NodeSettings(id, host, port, host, port, controllerAddr, replicationFactor, writeQuorum, readQuorum,
         requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin, registerBackoffMax,
         vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch, rebalanceParallelism,
-        clusterToken, leaveTimeout);
+        clusterToken, leaveTimeout, apiToken);
   }
 
   public NodeSettings withNodeId(String id) {
     return new NodeSettings(id, bindHost, port, advertiseHost, advertisePort, controllerAddr, replicationFactor, writeQuorum,
         readQuorum, requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin,
         registerBackoffMax, vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch,
-        rebalanceParallelism, clusterToken, leaveTimeout);
+        rebalanceParallelism, clusterToken, leaveTimeout, apiToken);
+  }
+
+  /** Every setting, the secrets masked ("" when unset, "***" when set): safe to log. */
+  @Override
+  public String toString() {
+    StringBuilder b = new StringBuilder("NodeSettings[");
+    RecordComponent[] components = NodeSettings.class.getRecordComponents();
+    for (int i = 0; i < components.length; i++) {
+      RecordComponent c = components[i];
+      Object value;
+      try {
+        value = c.getAccessor().invoke(this);
+      } catch (ReflectiveOperationException e) {
+        value = "?";
+      }
+      if (SECRETS.contains(c.getName())) value = value == null || value.toString().isEmpty() ? "" : "***";
+      b.append(i == 0 ? "" : ", ").append(c.getName()).append('=').append(value);
+    }
+    return b.append(']').toString();
   }
 
   private static String stripSlash(String s) {

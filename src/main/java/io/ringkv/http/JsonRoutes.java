@@ -5,22 +5,34 @@ import io.ringkv.net.HttpPeers;
 import io.ringkv.net.Wire;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
+import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 import scala.concurrent.duration.FiniteDuration;
 
-/** What the worker's and the controller's routes share: JSON bodies, the key parameter, the cluster token. */
+/** What the worker's and the controller's routes share: JSON bodies, the key parameter, the cluster and API tokens. */
 abstract class JsonRoutes extends AllDirectives {
   private static final long DRAIN_LIMIT = 64L * 1024 * 1024;
   private static final FiniteDuration BODY_TIMEOUT = FiniteDuration.apply(10, TimeUnit.SECONDS);
+  private static final String BEARER = "Bearer ";
+  /** SHA-256 of each secret (null = not configured): offered values are compared digest to digest, in constant time. */
   private final byte[] clusterToken;
+  private final byte[] apiToken;
   private final long maxBodyBytes;
 
   JsonRoutes(String clusterToken, long maxBodyBytes) {
-    this.clusterToken = clusterToken.isEmpty() ? null : clusterToken.getBytes(StandardCharsets.UTF_8);
+    this(clusterToken, "", maxBodyBytes);
+  }
+
+  JsonRoutes(String clusterToken, String apiToken, long maxBodyBytes) {
+    this.clusterToken = clusterToken.isEmpty() ? null : sha256(clusterToken);
+    this.apiToken = apiToken.isEmpty() ? null : sha256(apiToken);
     this.maxBodyBytes = maxBodyBytes;
   }
 
@@ -54,15 +66,50 @@ abstract class JsonRoutes extends AllDirectives {
   Route clusterOnly(Supplier<Route> inner) {
     if (clusterToken == null) return inner.get();
     return optionalHeaderValueByName(HttpPeers.TOKEN_HEADER, token -> {
-      if (token.isPresent() && MessageDigest.isEqual(clusterToken, token.get().getBytes(StandardCharsets.UTF_8)))
-        return inner.get();
+      if (matches(clusterToken, token)) return inner.get();
       return complete(Errors.detail(401, "this endpoint is for cluster members: a valid " + HttpPeers.TOKEN_HEADER + " header is required"));
     });
   }
 
-  boolean hasClusterToken(java.util.Optional<String> token) {
-    return clusterToken == null
-        || token.isPresent() && MessageDigest.isEqual(clusterToken, token.get().getBytes(StandardCharsets.UTF_8));
+  /** Whether the request carries the cluster token (always true when none is configured). */
+  boolean hasClusterToken(Optional<String> token) {
+    return clusterToken == null || matches(clusterToken, token);
+  }
+
+  /**
+   * The data API: when an API token is configured, a request needs {@code Authorization: Bearer <token>}
+   * or, from another node (a write forwarded to its primary), the cluster token; else a 401 with
+   * {@code WWW-Authenticate: Bearer}.
+   */
+  Route clientAuthorized(Supplier<Route> inner) {
+    if (apiToken == null) return inner.get();
+    return optionalHeaderValueByName("Authorization", auth -> optionalHeaderValueByName(HttpPeers.TOKEN_HEADER, token -> {
+      if (matches(apiToken, auth.flatMap(JsonRoutes::bearer)) || clusterToken != null && matches(clusterToken, token))
+        return inner.get();
+      String why = auth.isPresent() ? "the bearer token is not valid" : "an 'Authorization: Bearer <API_TOKEN>' header is required";
+      return complete(Errors.detail(401, why)
+          .addHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "ringkv"))));
+    }));
+  }
+
+  /** The token of an {@code Authorization: Bearer <token>} header value (the scheme is case-insensitive). */
+  static Optional<String> bearer(String authorization) {
+    String a = authorization.trim();
+    if (a.length() <= BEARER.length() || !a.regionMatches(true, 0, BEARER, 0, BEARER.length())) return Optional.empty();
+    return Optional.of(a.substring(BEARER.length()).trim());
+  }
+
+  private static boolean matches(byte[] secretDigest, Optional<String> offered) {
+    // digest first: the comparison takes the same time whatever the offered value's length or content
+    return offered.isPresent() && MessageDigest.isEqual(secretDigest, sha256(offered.get()));
+  }
+
+  private static byte[] sha256(String s) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every JRE", e);
+    }
   }
 
   Route json(int status, JsonNode body) {

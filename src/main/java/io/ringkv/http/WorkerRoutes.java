@@ -30,7 +30,7 @@ public final class WorkerRoutes extends JsonRoutes {
    * {@code ?mode=crash} stops it without leaving, as a kill -9 would). It is given whether to crash.
    */
   public WorkerRoutes(WorkerApi api, NodeSettings settings, Consumer<Boolean> onStop) {
-    super(settings.clusterToken(), 8L * 1024 * 1024 + 6L * settings.maxValueBytes());
+    super(settings.clusterToken(), settings.apiToken(), 8L * 1024 * 1024 + 6L * settings.maxValueBytes());
     this.api = api;
     this.settings = settings;
     this.onStop = onStop;
@@ -38,11 +38,11 @@ public final class WorkerRoutes extends JsonRoutes {
 
   public Route routes() {
     return Errors.handled(concat(
-        path("kv", () -> concat(
+        path("kv", () -> clientAuthorized(() -> concat(
             get(() -> keyParam(settings.maxKeyBytes(), key -> parameterOptional("local", local -> read(key, local)))),
             put(() -> forwardedFrom(forwarded -> jsonBody(body -> write(body, forwarded)))),
             post(() -> forwardedFrom(forwarded -> jsonBody(body -> write(body, forwarded)))),
-            delete(() -> keyParam(settings.maxKeyBytes(), key -> forwardedFrom(forwarded -> remove(key, forwarded)))))),
+            delete(() -> keyParam(settings.maxKeyBytes(), key -> forwardedFrom(forwarded -> remove(key, forwarded))))))),
         path("replicate", () -> clusterOnly(() -> concat(
             post(() -> jsonBody(this::replicate)),
             get(() -> keyParam(settings.maxKeyBytes(), this::fetch))))),

@@ -21,6 +21,7 @@ import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.stream.Materializer;
 
@@ -71,6 +72,8 @@ public final class HttpPeers implements Peers {
       req = HttpRequest.PUT(to.url() + "/kv").withEntity(ContentTypes.APPLICATION_JSON, Wire.bytes(body));
     }
     req = req.addHeader(RawHeader.create(FORWARDED_HEADER, settings.nodeId()));
+    // the primary also takes the cluster token instead; this covers an API_TOKEN set without a CLUSTER_TOKEN
+    if (!settings.apiToken().isEmpty()) req = req.addHeader(Authorization.oauth2(settings.apiToken()));
     return send(req, forwardTimeout).thenApply(r -> {
       JsonNode body = r.body();
       List<String> acked = Wire.strings(body.get("acked_by"));

@@ -112,7 +112,10 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   private Behavior<Command> onPut(Put put) {
     List<Member> owners = view.owners(put.key(), n);
     if (owners.isEmpty()) {
-      put.replyTo().tell(WriteResult.failed(503, List.of(), "no UP workers in this node's view yet"));
+      // a forwarded write (this node just restarted: the others saw it UP before it had its own view)
+      // gets a 421, which the forwarder takes as "primary unreachable" and coordinates itself
+      put.replyTo().tell(WriteResult.failed(put.forwarded() ? 421 : 503, List.of(),
+          "no UP workers in this node's view yet"));
       return this;
     }
     Member primary = owners.get(0);

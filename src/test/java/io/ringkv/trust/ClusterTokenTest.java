@@ -1,0 +1,247 @@
+package io.ringkv.trust;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.ringkv.cluster.TestCluster;
+import io.ringkv.cluster.TestCluster.Reply;
+import io.ringkv.config.NodeSettings;
+import io.ringkv.net.HttpPeers;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/**
+ * With {@code CLUSTER_TOKEN} set, the node-to-node endpoints ({@code /register}, {@code /heartbeat},
+ * {@code /leave} on the controller; {@code /replicate} POST and GET, {@code /node_down} on a worker)
+ * answer a call without the token, or with a wrong one, with a JSON 401, and the forged call changes
+ * nothing; the workers themselves pass the token, so the cluster forms and serves as usual. Over real
+ * HTTP, one cluster of three workers for the class.
+ */
+class ClusterTokenTest {
+  private static final String TOKEN = "s3cret-" + UUID.randomUUID();
+  private static final Duration SETTLE = Duration.ofSeconds(5);
+
+  private static LogCapture logs;
+  private static TestCluster cluster;
+
+  @BeforeAll
+  static void startCluster() {
+    logs = LogCapture.start();
+    cluster = TestCluster.start(3, Map.of("ringkv.cluster-token", TOKEN, "pekko.loglevel", "DEBUG"));
+  }
+
+  @AfterAll
+  static void stopCluster() {
+    try {
+      if (cluster != null) cluster.close();
+    } finally {
+      if (logs != null) logs.close();
+    }
+  }
+
+  /** Every header set a caller outside the cluster might try: none, wrong tokens, near misses of the right one. */
+  private static List<Map<String, String>> forgedHeaders() {
+    List<Map<String, String>> out = new ArrayList<>();
+    out.add(Map.of());
+    for (String wrong : List.of("", "wrong", "s3cret", TOKEN.substring(0, TOKEN.length() - 1), TOKEN + "x",
+        TOKEN.toUpperCase(Locale.ROOT), " " + TOKEN + "x", "x".repeat(4096)))
+      out.add(Map.of(HttpPeers.TOKEN_HEADER, wrong));
+    out.add(Map.of("Authorization", "Bearer " + TOKEN));   // the right secret in the wrong header
+    return out;
+  }
+
+  private static Map<String, String> withToken() {
+    return Map.of(HttpPeers.TOKEN_HEADER, TOKEN);
+  }
+
+  /** Sends the call with each forged header set and asserts a JSON 401 every time. */
+  private static void assertRefused(String method, String url, String body) {
+    List<String> failures = new ArrayList<>();
+    for (Map<String, String> headers : forgedHeaders()) {
+      Reply r = cluster.send(method, url, body, headers);
+      if (r.status() != 401 || !r.isJson() || r.json().path("detail").asText().isBlank())
+        failures.add(headers.keySet() + " " + abbreviate(headers.values().toString()) + " -> " + r);
+    }
+    if (!failures.isEmpty()) fail(method + " " + url + " was not refused with a JSON 401:\n  " + String.join("\n  ", failures));
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() > 60 ? s.substring(0, 60) + "..." : s;
+  }
+
+  private static long controllerEpoch() {
+    Reply r = cluster.get(cluster.controllerUrl() + "/nodes");
+    assertEquals(200, r.status(), r.toString());
+    return r.json().path("epoch").asLong();
+  }
+
+  private static String unique(String prefix) {
+    return prefix + "-" + UUID.randomUUID();
+  }
+
+  // ---- the cluster works with the token
+
+  @Test
+  void aClusterWithATokenFormsAndServes() {
+    Map<String, JsonNode> nodes = cluster.nodes();
+    for (String w : cluster.workers()) assertEquals("UP", nodes.get(w).path("status").asText(), w + ": " + nodes);
+    String key = unique("token-demo");
+    Reply put = cluster.putKv("worker1", key, "v1");
+    assertEquals(200, put.status(), put.toString());
+    assertTrue(put.json().path("replicas_acked").asInt() >= 2, put.toString());
+    for (String w : cluster.workers()) {
+      Reply get = cluster.getKv(w, key);
+      assertEquals(200, get.status(), w + ": " + get);
+      assertEquals("v1", get.json().path("value").asText());
+      cluster.awaitLocal(SETTLE, w, key, "v1");   // replication, worker to worker, carried the token
+    }
+    // the seed demo's controller reads stay open
+    assertEquals(3, cluster.mapping(key).size());
+    assertEquals(200, cluster.get(cluster.controllerUrl() + "/ring").status());
+  }
+
+  // ---- each node-to-node endpoint refuses a forged call, and the call changes nothing
+
+  @Test
+  void aForgedRegisterIsRefusedAndNoNodeAppears() {
+    long epoch = controllerEpoch();
+    String id = unique("forged");
+    String body = "{\"node_id\":\"" + id + "\",\"host\":\"127.0.0.1\",\"port\":" + TestCluster.freePort() + "}";
+    assertRefused("POST", cluster.controllerUrl() + "/register", body);
+    assertFalse(cluster.nodes().containsKey(id), "a forged /register added a node: " + cluster.nodes().keySet());
+    assertEquals(epoch, controllerEpoch(), "a forged /register moved the epoch");
+  }
+
+  @Test
+  void aForgedHeartbeatIsRefusedAndTheEpochStays() {
+    long epoch = controllerEpoch();
+    // a real heartbeat reporting a newer epoch makes the controller jump past it: this one must not
+    assertRefused("POST", cluster.controllerUrl() + "/heartbeat", "{\"node_id\":\"worker1\",\"epoch\":" + (epoch + 1000) + "}");
+    assertEquals(epoch, controllerEpoch(), "a forged /heartbeat moved the epoch");
+  }
+
+  @Test
+  void aForgedLeaveIsRefusedAndTheNodeStaysUp() {
+    long epoch = controllerEpoch();
+    assertRefused("POST", cluster.controllerUrl() + "/leave", "{\"node_id\":\"worker2\"}");
+    TestCluster.assertDuring(Duration.ofMillis(300), () -> assertEquals("UP", cluster.statusOf("worker2"), "a forged /leave took worker2 DOWN"));
+    assertEquals(epoch, controllerEpoch(), "a forged /leave moved the epoch");
+  }
+
+  @Test
+  void aForgedReplicateIsRefusedAndStoresNothing() {
+    String fresh = unique("forged-new");
+    String existing = unique("forged-existing");
+    assertEquals(200, cluster.putKv("worker1", existing, "genuine").status());
+    for (String w : cluster.workers()) cluster.awaitLocal(SETTLE, w, existing, "genuine");
+    String huge = "9223372036854775000@evil";   // would win over every real version
+    for (String w : cluster.workers()) {
+      assertRefused("POST", cluster.url(w) + "/replicate", "{\"key\":\"" + fresh + "\",\"value\":\"forged\",\"version\":\"" + huge + "\"}");
+      assertRefused("POST", cluster.url(w) + "/replicate", "{\"key\":\"" + fresh + "\",\"value\":\"forged\"}");   // the seed's form
+      assertRefused("POST", cluster.url(w) + "/replicate",
+          "{\"entries\":[{\"key\":\"" + existing + "\",\"value\":\"forged\",\"version\":\"" + huge + "\"},"
+              + "{\"key\":\"" + existing + "\",\"tombstone\":true,\"version\":\"" + huge + "\"}]}");
+      assertRefused("GET", cluster.url(w) + "/replicate?key=" + TestCluster.enc(existing), null);   // raw copies are not for clients
+    }
+    for (String w : cluster.workers()) {
+      Reply raw = cluster.send("GET", cluster.url(w) + "/replicate?key=" + TestCluster.enc(fresh), null, withToken());
+      assertEquals(200, raw.status(), raw.toString());
+      assertFalse(raw.json().has("version"), w + " stored the forged replica: " + raw);
+      assertEquals(404, cluster.getKv(w, fresh).status(), w + " serves the forged key");
+      assertEquals("genuine", cluster.localValue(w, existing), w + " took the forged overwrite");
+      Reply read = cluster.getKv(w, existing);
+      assertEquals(200, read.status(), read.toString());
+      assertEquals("genuine", read.json().path("value").asText());
+    }
+    // the same endpoint with the token works: the refusals above are the token's doing
+    String allowed = unique("replicated-with-token");
+    Reply ok = cluster.send("POST", cluster.url("worker3") + "/replicate",
+        "{\"key\":\"" + allowed + "\",\"value\":\"v\",\"version\":\"1@worker1\"}", withToken());
+    assertEquals(200, ok.status(), ok.toString());
+    assertEquals(1, ok.json().path("applied").asInt(), ok.toString());
+    Reply raw = cluster.send("GET", cluster.url("worker3") + "/replicate?key=" + TestCluster.enc(allowed), null, withToken());
+    assertEquals("1@worker1", raw.json().path("version").asText(), raw.toString());
+  }
+
+  @Test
+  void aForgedNodeDownIsRefusedAndNoViewChanges() {
+    long epoch = controllerEpoch();
+    Map<String, Long> workerEpochs = new LinkedHashMap<>();
+    for (String w : cluster.workers()) workerEpochs.put(w, cluster.status(w).path("epoch").asLong());
+    // a view far ahead that keeps worker1 only: adopted, it would move every key
+    String view = "{\"epoch\":" + (epoch + 100) + ",\"nodes\":{\"worker1\":{\"host\":\"127.0.0.1\",\"port\":"
+        + cluster.port("worker1") + ",\"status\":\"UP\"}}}";
+    for (String w : cluster.workers()) {
+      assertRefused("POST", cluster.url(w) + "/node_down", view);
+      assertRefused("POST", cluster.url(w) + "/node_down", "{\"node_id\":\"worker2\"}");   // the seed's notice
+    }
+    for (String w : cluster.workers()) {
+      JsonNode s = cluster.status(w);
+      assertEquals(workerEpochs.get(w), s.path("epoch").asLong(), w + " adopted the forged view: " + s);
+      assertEquals(3, s.path("up_nodes").size(), w + ": " + s);
+    }
+    assertEquals(epoch, controllerEpoch());
+  }
+
+  @Test
+  void theForwardedHeaderIsHonouredOnlyWithTheToken() {
+    String key = unique("forwarded");
+    List<String> owners = cluster.mapping(key);
+    String primary = owners.get(0);
+    String other = owners.get(1);
+    String body = TestCluster.kvBody(key, "v");
+    // without the token the header is ignored: the non-primary forwards to the primary, which stamps the version
+    Reply plain = cluster.send("PUT", cluster.url(other) + "/kv", body, Map.of(HttpPeers.FORWARDED_HEADER, "evil"));
+    assertEquals(200, plain.status(), plain.toString());
+    assertTrue(plain.json().path("version").asText().endsWith("@" + primary), "not coordinated by the primary: " + plain);
+    Reply wrong = cluster.send("PUT", cluster.url(other) + "/kv", body,
+        Map.of(HttpPeers.FORWARDED_HEADER, "evil", HttpPeers.TOKEN_HEADER, "wrong"));
+    assertEquals(200, wrong.status(), wrong.toString());
+    assertTrue(wrong.json().path("version").asText().endsWith("@" + primary), "not coordinated by the primary: " + wrong);
+    // with it (another node forwarding), the receiver coordinates the write itself
+    Reply fromPeer = cluster.send("PUT", cluster.url(other) + "/kv", body,
+        Map.of(HttpPeers.FORWARDED_HEADER, primary, HttpPeers.TOKEN_HEADER, TOKEN));
+    assertEquals(200, fromPeer.status(), fromPeer.toString());
+    assertTrue(fromPeer.json().path("version").asText().endsWith("@" + other), "a genuine forward was not coordinated here: " + fromPeer);
+  }
+
+  // ---- no secret in logs
+
+  @Test
+  void noLogLineCarriesTheToken() {
+    // traffic that could leak it: refused calls offering near misses, a write (replication and
+    // forwarding carry the token), and the heartbeats every 100 ms since the cluster started
+    assertRefused("POST", cluster.controllerUrl() + "/heartbeat", "{\"node_id\":\"worker1\"}");
+    String key = unique("logs");
+    String nonPrimary = cluster.mapping(key).get(1);
+    assertEquals(200, cluster.putKv(nonPrimary, key, "v").status());
+    for (String w : cluster.workers()) cluster.awaitLocal(SETTLE, w, key, "v");
+    String marker = unique("capture-works");
+    LoggerFactory.getLogger(ClusterTokenTest.class).debug("log capture check {}", marker);
+    TestCluster.await(SETTLE, "the capture records DEBUG lines", () -> !logs.containing(marker).isEmpty());
+    assertFalse(logs.containing("registered with the controller").isEmpty(), "the capture missed the workers' INFO lines");
+    List<String> leaks = logs.containing(TOKEN.substring("s3cret-".length()));
+    assertTrue(leaks.isEmpty(), leaks.size() + " of " + logs.size() + " log lines carry the cluster token:\n  "
+        + String.join("\n  ", leaks.subList(0, Math.min(10, leaks.size()))));
+
+    NodeSettings settings = NodeSettings.from(cluster.config("worker1", 1));
+    assertEquals(TOKEN, settings.clusterToken());
+    String printed = settings.toString();
+    assertFalse(printed.contains(TOKEN), printed);
+    assertTrue(printed.contains("clusterToken=***") && printed.contains("nodeId=worker1"), printed);
+    assertNotNull(settings.apiToken());
+  }
+}
