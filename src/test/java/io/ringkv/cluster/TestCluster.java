@@ -55,6 +55,12 @@ public final class TestCluster implements AutoCloseable {
   }
 
   /** Starts a controller and {@code workers} workers with the default configuration, and waits until all are UP. */
+  /**
+   * The heartbeat-timeout setting. Tests of input handling set it long (e.g. "10s"), so that a CPU-starved
+   * machine cannot produce a false DOWN and move the epochs they check for forged changes.
+   */
+  public static final String STEADY_MEMBERSHIP = "ringkv.membership.heartbeat-timeout";
+
   public static TestCluster start(int workers) {
     return start(workers, Map.of());
   }

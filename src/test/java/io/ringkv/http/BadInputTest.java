@@ -35,7 +35,7 @@ class BadInputTest {
 
   @BeforeAll
   static void startCluster() {
-    cluster = TestCluster.start(3);
+    cluster = TestCluster.start(3, Map.of(TestCluster.STEADY_MEMBERSHIP, "10s"));
   }
 
   @AfterAll

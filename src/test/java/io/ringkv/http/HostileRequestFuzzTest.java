@@ -78,7 +78,7 @@ class HostileRequestFuzzTest {
   @BeforeContainer
   static void startCluster() {
     // Pekko's own warnings (one per refused request) would flood the console; errors still show
-    cluster = TestCluster.start(3, Map.of("ringkv.cluster-token", CLUSTER_TOKEN, "ringkv.api-token", API_TOKEN,
+    cluster = TestCluster.start(3, Map.of(TestCluster.STEADY_MEMBERSHIP, "10s", "ringkv.cluster-token", CLUSTER_TOKEN, "ringkv.api-token", API_TOKEN,
         "pekko.loglevel", "ERROR"));
   }
 

@@ -40,7 +40,7 @@ class ClusterTokenTest {
   @BeforeAll
   static void startCluster() {
     logs = LogCapture.start();
-    cluster = TestCluster.start(3, Map.of("ringkv.cluster-token", TOKEN, "pekko.loglevel", "DEBUG"));
+    cluster = TestCluster.start(3, Map.of(TestCluster.STEADY_MEMBERSHIP, "10s", "ringkv.cluster-token", TOKEN, "pekko.loglevel", "DEBUG"));
   }
 
   @AfterAll
@@ -178,6 +178,10 @@ class ClusterTokenTest {
 
   @Test
   void aForgedNodeDownIsRefusedAndNoViewChanges() {
+    // a settled baseline: every worker has caught up with the controller's epoch
+    TestCluster.awaitAssert(Duration.ofSeconds(10), () -> {
+      for (String w : cluster.workers()) assertEquals(controllerEpoch(), cluster.status(w).path("epoch").asLong(), w);
+    });
     long epoch = controllerEpoch();
     Map<String, Long> workerEpochs = new LinkedHashMap<>();
     for (String w : cluster.workers()) workerEpochs.put(w, cluster.status(w).path("epoch").asLong());
