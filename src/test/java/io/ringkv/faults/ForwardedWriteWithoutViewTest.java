@@ -1,0 +1,118 @@
+package io.ringkv.faults;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import io.ringkv.Guardian;
+import io.ringkv.cluster.ClusterView;
+import io.ringkv.cluster.Member;
+import io.ringkv.config.NodeSettings;
+import io.ringkv.net.NoPeers;
+import io.ringkv.net.PeerException;
+import io.ringkv.net.Peers;
+import io.ringkv.net.Peers.WriteResult;
+import io.ringkv.storage.Entry;
+import io.ringkv.worker.WorkerApi;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the fault suite found after a worker's restart: the other workers see it UP (the controller
+ * pushed them the view) a moment before it has a view of its own, and forward it writes it cannot
+ * coordinate. It answers those with 421, which the forwarder takes as "primary unreachable" and
+ * coordinates the write itself, instead of passing a 503 on to the client.
+ */
+class ForwardedWriteWithoutViewTest {
+  static final ActorTestKit testKit = ActorTestKit.create();
+  private static final NodeSettings BASE = NodeSettings.from(
+      ConfigFactory.parseMap(Map.of("ringkv.advertise-host", "test")).withFallback(ConfigFactory.load()));
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  private static WorkerApi start(String id, Peers peers) {
+    NodeSettings s = BASE.withNode(id, id + ".test", 8001);
+    TestProbe<WorkerApi> started = testKit.createTestProbe();
+    testKit.spawn(Behaviors.<Void>setup(ctx -> {
+      started.ref().tell(Guardian.workerApi(ctx, s, peers));
+      return Behaviors.empty();
+    }), id + "-" + System.nanoTime());
+    return started.receiveMessage(Duration.ofSeconds(5));
+  }
+
+  private static WriteResult await(CompletionStage<WriteResult> s) throws Exception {
+    return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void aWorkerWithoutAViewAnswersAForwardedWriteWith421AndADirectOneWith503() throws Exception {
+    WorkerApi w = start("fresh", new NoPeers() {
+      @Override
+      public CompletionStage<ClusterView> register(Registration registration) {
+        return new CompletableFuture<>();   // the controller's answer has not arrived yet
+      }
+    });
+    WriteResult forwarded = await(w.write("k", "v", true));
+    assertEquals(421, forwarded.status(), forwarded.toString());
+    WriteResult direct = await(w.write("k", "v", false));
+    assertEquals(503, direct.status(), direct.toString());
+  }
+
+  @Test
+  void theForwarderCoordinatesAWriteItsPrimaryAnswered421() throws Exception {
+    ClusterView view = ClusterView.empty(BASE.vnodes())
+        .with(new Member("w1", "w1.test", 8001, Member.Status.UP, "i1"), 1)
+        .with(new Member("w2", "w2.test", 8001, Member.Status.UP, "i2"), 2);
+    String key = "k0";
+    for (int i = 0; !view.owners(key, 3).get(0).id().equals("w2"); i++) key = "k" + i;
+    AtomicInteger forwards = new AtomicInteger();
+    AtomicInteger replicated = new AtomicInteger();
+    WorkerApi w1 = start("w1", new NoPeers() {
+      @Override
+      public CompletionStage<ClusterView> register(Registration registration) {
+        return CompletableFuture.completedFuture(view);
+      }
+
+      @Override
+      public CompletionStage<Long> heartbeat(Heartbeat heartbeat) {
+        return CompletableFuture.completedFuture(view.epoch());
+      }
+
+      @Override
+      public CompletionStage<WriteResult> forward(Member to, String k, String value) {
+        forwards.incrementAndGet();
+        return CompletableFuture.failedFuture(new PeerException(421, "no UP workers in this node's view yet"));
+      }
+
+      @Override
+      public CompletionStage<Integer> replicate(Member to, List<Entry> entries) {
+        replicated.addAndGet(entries.size());
+        return CompletableFuture.completedFuture(entries.size());
+      }
+    });
+    String k = key;
+    TestProbe<Object> probe = testKit.createTestProbe();
+    probe.awaitAssert(Duration.ofSeconds(5), () -> {
+      assertEquals(view.epoch(), w1.status().toCompletableFuture().join().worker().view().epoch());
+      return null;
+    });
+    WriteResult r = await(w1.write(k, "v", false));
+    assertTrue(r.ok(), r.toString());
+    assertEquals(1, forwards.get(), "the write went to its primary first");
+    assertEquals(List.of("w1", "w2"), r.ackedBy().stream().sorted().toList());
+    assertTrue(replicated.get() >= 1, "w1 coordinated it, replicating to w2");
+  }
+}
