@@ -44,7 +44,7 @@ abstract class JsonRoutes extends AllDirectives {
         Route tooLarge = complete(Errors.detail(413, "request body is " + declared.getAsLong() + " bytes; the limit is " + maxBodyBytes));
         if (declared.getAsLong() > DRAIN_LIMIT) return tooLarge;   // not worth reading: answer and close
         // read and discard the body first, so that the client (still sending) reliably gets the answer
-        return extractMaterializer(mat -> onComplete(entity.discardBytes(mat).completionStage(), done -> tooLarge));
+        return extractMaterializer(mat -> onComplete(entity.withoutSizeLimit().discardBytes(mat).completionStage(), done -> tooLarge));
       }
       return extractStrictEntity(BODY_TIMEOUT, maxBodyBytes, strict -> inner.apply(Wire.parse(strict.getData().toArray())));
     });
