@@ -81,7 +81,8 @@ pf_supervise() { # service local-port remote-port
       sleep 1
       if curl -s -m 2 -o /dev/null "http://localhost:$2/health/live"; then misses=0; else misses=$((misses + 1)); fi
     done
-    kill $pf 2>/dev/null; wait $pf 2>/dev/null
+    kill $pf 2>/dev/null || true   # (set -e: a failed kill or wait would end the supervisor itself)
+    wait $pf 2>/dev/null || true
     sleep 0.5
   done
 }

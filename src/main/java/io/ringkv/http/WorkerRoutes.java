@@ -15,8 +15,10 @@ import io.ringkv.worker.WorkerApi;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /** A worker's REST surface: the seed's {@code /kv}, {@code /replicate}, {@code /node_down}, {@code /status}, extended. */
@@ -46,6 +48,8 @@ public final class WorkerRoutes extends JsonRoutes {
         path("replicate", () -> clusterOnly(() -> concat(
             post(() -> jsonBody(this::replicate)),
             get(() -> keyParam(settings.maxKeyBytes(), this::fetch))))),
+        path(PathMatchers.segment("replicate").slash("read"), () -> post(() -> clusterOnly(() -> jsonBody(this::fetchMany)))),
+        path("forward", () -> post(() -> clusterOnly(() -> clientAuthorized(() -> jsonBody(this::forwarded))))),
         path("node_down", () -> post(() -> clusterOnly(() -> jsonBody(this::nodeDown)))),
         path("status", () -> get(this::status)),
         pathPrefix("health", () -> get(() -> concat(
@@ -95,12 +99,16 @@ public final class WorkerRoutes extends JsonRoutes {
   private Route write(JsonNode body, boolean forwarded) {
     ObjectNode o = Wire.object(body);
     String key = checkKey(Wire.requiredString(o, "key"), settings.maxKeyBytes());
-    String value = Wire.requiredString(o, "value");
+    String value = checkValue(Wire.requiredString(o, "value"));
+    return written(key, api.write(key, value, forwarded), false);
+  }
+
+  private String checkValue(String value) {
     if (value.isEmpty()) throw new Wire.BadInput("field 'value' must not be empty");
     int bytes = utf8Length(value);
     if (bytes > settings.maxValueBytes())
       throw new Wire.BadInput(413, "value is " + bytes + " bytes; the limit is " + settings.maxValueBytes() + " (MAX_VALUE_BYTES)");
-    return written(key, api.write(key, value, forwarded), false);
+    return value;
   }
 
   private Route remove(String key, boolean forwarded) {
@@ -161,6 +169,43 @@ public final class WorkerRoutes extends JsonRoutes {
       });
       return json(200, o);
     });
+  }
+
+  /** Several keys' own copies at once: what {@link io.ringkv.net.HttpPeers} asks for a batch of replica reads. */
+  private Route fetchMany(JsonNode body) {
+    JsonNode arr = Wire.object(body).get("keys");
+    if (arr == null || !arr.isArray()) throw new Wire.BadInput("field 'keys' must be an array of keys");
+    List<String> keys = new ArrayList<>(arr.size());
+    for (JsonNode k : arr) {
+      if (!k.isTextual() || k.asText().isEmpty()) throw new Wire.BadInput("every key must be a non-empty string");
+      keys.add(checkKey(k.asText(), settings.maxKeyBytes()));
+    }
+    List<CompletableFuture<Optional<Versioned>>> copies = new ArrayList<>(keys.size());
+    for (String k : keys) copies.add(api.local(k).toCompletableFuture());
+    CompletionStage<List<Optional<Versioned>>> all = CompletableFuture.allOf(copies.toArray(new CompletableFuture[0]))
+        .thenApply(v -> copies.stream().map(CompletableFuture::join).toList());
+    return onSuccess(all, found -> json(200, Wire.copies(keys, found)));
+  }
+
+  /**
+   * Client writes forwarded by other workers to this one as their keys' primary, several per
+   * request: each is coordinated here; the answer lists each write's outcome, in order.
+   */
+  private Route forwarded(JsonNode body) {
+    JsonNode arr = Wire.object(body).get("writes");
+    if (arr == null || !arr.isArray()) throw new Wire.BadInput("field 'writes' must be an array");
+    List<CompletableFuture<WriteResult>> results = new ArrayList<>(arr.size());
+    List<Wire.Write> writes = new ArrayList<>(arr.size());
+    for (JsonNode w : arr) {
+      ObjectNode o = Wire.object(w);
+      String key = checkKey(Wire.requiredString(o, "key"), settings.maxKeyBytes());
+      String value = o.path("delete").asBoolean(false) ? null : checkValue(Wire.requiredString(o, "value"));
+      writes.add(new Wire.Write(key, value));
+    }
+    for (Wire.Write w : writes) results.add(api.write(w.key(), w.value(), true).toCompletableFuture());
+    CompletionStage<List<WriteResult>> all = CompletableFuture.allOf(results.toArray(new CompletableFuture[0]))
+        .thenApply(v -> results.stream().map(CompletableFuture::join).toList());
+    return onSuccess(all, r -> json(200, Wire.writeResults(r)));
   }
 
   private Route nodeDown(JsonNode body) {

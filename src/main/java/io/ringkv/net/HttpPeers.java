@@ -25,16 +25,28 @@ import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.stream.Materializer;
 
-/** {@link Peers} over HTTP/1.1 with pooled keep-alive connections, a deadline on every call. */
+/**
+ * {@link Peers} over HTTP/1.1 with pooled keep-alive connections, a deadline on every call. The
+ * calls of the client path (one replica, one read of a replica, one forwarded write) are grouped
+ * per peer by a {@link Batcher}: under load, many of them share one HTTP request.
+ */
 public final class HttpPeers implements Peers {
   public static final String TOKEN_HEADER = "X-Cluster-Token";
   public static final String FORWARDED_HEADER = "X-Ringkv-Forwarded";
+  /** Calls under way per peer and kind before the next ones wait to leave together. */
+  static final int IN_FLIGHT_PER_PEER = 4;
+  static final int MAX_BATCH = 256;
+  /** Bytes of keys and values per batch (a single larger item still goes, alone). */
+  static final int MAX_BATCH_BYTES = 1 << 20;
 
   private final Http http;
   private final Materializer mat;
   private final NodeSettings settings;
   private final Duration peerTimeout;
   private final Duration forwardTimeout;
+  private final Batcher<Entry, Integer> replicas;
+  private final Batcher<String, Optional<Versioned>> reads;
+  private final Batcher<Wire.Write, WriteResult> forwards;
 
   public HttpPeers(ActorSystem<?> system, NodeSettings settings) {
     this.http = Http.get(system);
@@ -42,45 +54,53 @@ public final class HttpPeers implements Peers {
     this.settings = settings;
     this.peerTimeout = settings.peerTimeout();
     this.forwardTimeout = settings.requestTimeout().plus(settings.peerTimeout());
+    this.replicas = new Batcher<>(IN_FLIGHT_PER_PEER, MAX_BATCH, MAX_BATCH_BYTES, HttpPeers::weight, this::replicateBatch);
+    this.reads = new Batcher<>(IN_FLIGHT_PER_PEER, MAX_BATCH, MAX_BATCH_BYTES, String::length, this::readBatch);
+    this.forwards = new Batcher<>(IN_FLIGHT_PER_PEER, MAX_BATCH, MAX_BATCH_BYTES, w -> w.key().length()
+        + (w.value() == null ? 0 : w.value().length()), this::forwardBatch);
   }
 
   @Override
   public CompletionStage<Integer> replicate(Member to, List<Entry> entries) {
-    return call(post(to.url() + "/replicate", Wire.entries(entries)), peerTimeout)
-        .thenApply(body -> body.path("applied").asInt());
+    if (entries.size() == 1) return replicas.submit(to.url(), entries.get(0));
+    return replicateBatch(to.url(), entries).thenApply(List::size);
+  }
+
+  private CompletionStage<List<Integer>> replicateBatch(String url, List<Entry> entries) {
+    return call(post(url + "/replicate", Wire.entries(entries)), peerTimeout)
+        .thenApply(body -> java.util.Collections.nCopies(entries.size(), 1));
   }
 
   @Override
   public CompletionStage<Optional<Versioned>> fetch(Member to, String key) {
-    return call(HttpRequest.GET(to.url() + "/replicate?key=" + enc(key)), peerTimeout).thenApply(body -> {
-      if (!body.hasNonNull("version")) return Optional.empty();
-      Version v = Version.parse(body.get("version").asText());
-      boolean tomb = body.path("tombstone").asBoolean(false);
-      return Optional.of(new Versioned(tomb ? null : body.path("value").asText(), v));
-    });
+    return reads.submit(to.url(), key);
+  }
+
+  private CompletionStage<List<Optional<Versioned>>> readBatch(String url, List<String> keys) {
+    return call(post(url + "/replicate/read", Wire.keys(keys)), peerTimeout).thenApply(Wire::readCopies);
   }
 
   @Override
   public CompletionStage<WriteResult> forward(Member to, String key, String value) {
-    HttpRequest req;
-    if (value == null) {
-      req = HttpRequest.DELETE(to.url() + "/kv?key=" + enc(key));
-    } else {
-      ObjectNode body = Wire.NODES.objectNode();
-      body.put("key", key);
-      body.put("value", value);
-      req = HttpRequest.PUT(to.url() + "/kv").withEntity(ContentTypes.APPLICATION_JSON, Wire.bytes(body));
-    }
-    req = req.addHeader(RawHeader.create(FORWARDED_HEADER, settings.nodeId()));
+    return forwards.submit(to.url(), new Wire.Write(key, value)).thenApply(r -> {
+      if (r.status() == 200 || r.status() == 503) return r;
+      throw new PeerException(r.status(), r.detail());   // e.g. 421: the primary has no view yet
+    });
+  }
+
+  private CompletionStage<List<WriteResult>> forwardBatch(String url, List<Wire.Write> writes) {
+    HttpRequest req = post(url + "/forward", Wire.writes(writes))
+        .addHeader(RawHeader.create(FORWARDED_HEADER, settings.nodeId()));
     // the primary also takes the cluster token instead; this covers an API_TOKEN set without a CLUSTER_TOKEN
     if (!settings.apiToken().isEmpty()) req = req.addHeader(Authorization.oauth2(settings.apiToken()));
     return send(req, forwardTimeout).thenApply(r -> {
-      JsonNode body = r.body();
-      List<String> acked = Wire.strings(body.get("acked_by"));
-      if (r.status() == 200) return WriteResult.ok(acked, body.path("version").asText(null));
-      if (r.status() == 503) return WriteResult.failed(503, acked, body.path("detail").asText("quorum not reached"));
-      throw new PeerException(r.status(), body.path("detail").asText(""));
+      if (r.status() != 200) throw new PeerException(r.status(), r.body().path("detail").asText(""));
+      return Wire.readWriteResults(r.body(), writes.size());
     });
+  }
+
+  private static int weight(Entry e) {
+    return e.key().length() + (e.versioned().isTombstone() ? 0 : e.versioned().value().length());
   }
 
   @Override

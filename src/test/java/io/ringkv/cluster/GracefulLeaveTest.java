@@ -100,7 +100,7 @@ class GracefulLeaveTest {
     TestCluster.awaitAssert(Duration.ofSeconds(5), () -> {
       for (var e : acked.entrySet())
         for (String w : survivors)
-          assertEquals(e.getValue(), cluster.getKv(w, e.getKey()).json().path("value").asText(null), e.getKey() + " from " + w);
+          { TestCluster.Reply rr = cluster.getKv(w, e.getKey()); assertEquals(e.getValue(), rr.json().path("value").asText(null), e.getKey() + " from " + w + ": " + rr); }
     });
   }
 }

@@ -228,6 +228,18 @@ class BadInputTest {
       cases.add(new Case("POST", "/replicate", body, 400, false));
     cases.add(new Case("POST", "/replicate", "{\"key\":\"" + unused + "\",\"value\":\"" + bigValue + "\"," + v + "}", 413, false));
 
+    // POST /forward (client writes a worker routes to their primary, in batches) and POST /replicate/read (replica reads)
+    for (String body : List.of("{}", "{\"writes\":5}", "{\"writes\":[1]}", "{\"writes\":[{\"value\":\"v\"}]}",
+        "{\"writes\":[{\"key\":\"\",\"value\":\"v\"}]}", "{\"writes\":[{\"key\":\"" + unused + "\"}]}",
+        "{\"writes\":[{\"key\":\"" + unused + "\",\"value\":\"\"}]}", "{\"writes\":[{\"key\":\"" + unused + "\",\"value\":5}]}",
+        "{\"writes\":[{\"key\":\"" + longKey + "\",\"value\":\"v\"}]}",
+        "{\"writes\":[{\"key\":\"" + unused + "\",\"value\":\"v\"},{\"key\":7,\"value\":\"v\"}]}"))
+      cases.add(new Case("POST", "/forward", body, 400, false));
+    cases.add(new Case("POST", "/forward", "{\"writes\":[{\"key\":\"" + unused + "\",\"value\":\"" + bigValue + "\"}]}", 413, false));
+    for (String body : List.of("{}", "{\"keys\":\"a\"}", "{\"keys\":[1]}", "{\"keys\":[\"\"]}", "{\"keys\":[null]}",
+        "{\"keys\":[\"" + longKey + "\"]}"))
+      cases.add(new Case("POST", "/replicate/read", body, 400, false));
+
     // POST /node_down: views that are not views
     for (String body : List.of("{}", "{\"node_id\":5}", "{\"node_id\":null}", "{\"nodes\":{}}", "{\"epoch\":\"x\",\"nodes\":{}}", "{\"epoch\":-5,\"nodes\":{}}",
         "{\"epoch\":1.5,\"nodes\":{}}", "{\"epoch\":99,\"nodes\":[]}", "{\"epoch\":99,\"nodes\":{\"w\":5}}",

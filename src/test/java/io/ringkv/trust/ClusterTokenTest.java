@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * With {@code CLUSTER_TOKEN} set, the node-to-node endpoints ({@code /register}, {@code /heartbeat},
- * {@code /leave} on the controller; {@code /replicate} POST and GET, {@code /node_down} on a worker)
+ * {@code /leave} on the controller; {@code /replicate} POST and GET, {@code /replicate/read}, {@code /forward}, {@code /node_down} on a worker)
  * answer a call without the token, or with a wrong one, with a JSON 401, and the forged call changes
  * nothing; the workers themselves pass the token, so the cluster forms and serves as usual. Over real
  * HTTP, one cluster of three workers for the class.
@@ -155,6 +155,9 @@ class ClusterTokenTest {
           "{\"entries\":[{\"key\":\"" + existing + "\",\"value\":\"forged\",\"version\":\"" + huge + "\"},"
               + "{\"key\":\"" + existing + "\",\"tombstone\":true,\"version\":\"" + huge + "\"}]}");
       assertRefused("GET", cluster.url(w) + "/replicate?key=" + TestCluster.enc(existing), null);   // raw copies are not for clients
+      assertRefused("POST", cluster.url(w) + "/replicate/read", "{\"keys\":[\"" + existing + "\"]}");
+      assertRefused("POST", cluster.url(w) + "/forward", "{\"writes\":[{\"key\":\"" + fresh + "\",\"value\":\"forged\"},"
+          + "{\"key\":\"" + existing + "\",\"delete\":true}]}");
     }
     for (String w : cluster.workers()) {
       Reply raw = cluster.send("GET", cluster.url(w) + "/replicate?key=" + TestCluster.enc(fresh), null, withToken());
@@ -174,6 +177,11 @@ class ClusterTokenTest {
     assertEquals(1, ok.json().path("applied").asInt(), ok.toString());
     Reply raw = cluster.send("GET", cluster.url("worker3") + "/replicate?key=" + TestCluster.enc(allowed), null, withToken());
     assertEquals("1@worker1", raw.json().path("version").asText(), raw.toString());
+    Reply many = cluster.send("POST", cluster.url("worker3") + "/replicate/read",
+        "{\"keys\":[\"" + allowed + "\",\"" + fresh + "\"]}", withToken());
+    assertEquals(200, many.status(), many.toString());
+    assertEquals("1@worker1", many.json().path("entries").path(0).path("version").asText(), many.toString());
+    assertFalse(many.json().path("entries").path(1).has("version"), many.toString());
   }
 
   @Test
