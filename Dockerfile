@@ -51,10 +51,13 @@ WORKDIR /app
 COPY --from=build /build/target/ringkv.jar /app/ringkv.jar
 USER 10001:10001
 
-# The heap follows the container's memory limit; an OutOfMemoryError ends the process (and the
+# The heap follows the container's memory limit, and starts at half of it: in a container under
+# 1792 MiB the JVM would otherwise pick the Serial collector with a 12 MiB starting heap, and spend
+# its time in back-to-back collections (measured: 10x fewer requests per second in the pods). G1
+# is chosen explicitly for the same reason. An OutOfMemoryError ends the process (and the
 # orchestrator restarts it) instead of leaving a half-working node.
 ENV ROLE=worker \
-    JAVA_OPTS="-XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError"
+    JAVA_OPTS="-XX:+UseG1GC -XX:InitialRAMPercentage=50 -XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError"
 # 8000: controller, 8001: worker (PORT overrides either)
 EXPOSE 8000 8001
 HEALTHCHECK --interval=10s --timeout=5s --start-period=40s --retries=3 \
