@@ -40,7 +40,7 @@ trap cleanup EXIT
 wait_until() { # what deadline-seconds command...
   local what=$1 deadline=$2 t0; t0=$(now); shift 2
   until "$@"; do
-    awk -v a="$t0" -v b="$(now)" -v d="$deadline" 'BEGIN { exit !(b - a > d) }' && fail "$what not within ${deadline}s"
+    awk -v a="$t0" -v b="$(now)" -v d="$deadline" 'BEGIN { exit !(b - a > d) }' && fail "$what not within ${deadline}s ${LAST_COUNTS:-}"
     sleep 0.2
   done
 }
@@ -104,7 +104,12 @@ forwarded 8101 8201 8301 8401
 
 status_keys() { curl -s "http://localhost:$1/status" | sed -n 's/.*"keys":\([0-9]*\).*/\1/p'; }
 total_keys() { local s=0 k; for p in "$@"; do k=$(status_keys "$p"); s=$((s + ${k:-0})); done; echo $s; }
-copies_are() { [ "$(total_keys "${@:2}")" -eq "$1" ]; }
+copies_are() { # expected ports...   (keeps the last counts, for the failure message)
+  local t k per=""
+  t=0; for p in "${@:2}"; do k=$(status_keys "$p"); per="$per $p:${k:-?}"; t=$((t + ${k:-0})); done
+  LAST_COUNTS="expected $1, found $t ($per )"
+  [ "$t" -eq "$1" ]
+}
 run_pod() { # name args...  (runs the image in the cluster, waits, prints its JSON line)
   local name=$1; shift
   kubectl -n $NS delete pod "$name" --ignore-not-found >/dev/null 2>&1

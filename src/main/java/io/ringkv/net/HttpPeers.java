@@ -33,8 +33,12 @@ import org.apache.pekko.stream.Materializer;
 public final class HttpPeers implements Peers {
   public static final String TOKEN_HEADER = "X-Cluster-Token";
   public static final String FORWARDED_HEADER = "X-Ringkv-Forwarded";
-  /** Calls under way per peer and kind before the next ones wait to leave together. */
-  static final int IN_FLIGHT_PER_PEER = 4;
+  /**
+   * Calls under way per peer and kind: one, so that everything that arrives meanwhile leaves
+   * together (group commit). Measured with bench/ (PUT, 2 cores): 1 in flight 815 us of cluster CPU
+   * per request, 2 in flight 1,108, 4 in flight about 1,300 (batches rarely form).
+   */
+  static final int IN_FLIGHT_PER_PEER = 1;
   static final int MAX_BATCH = 256;
   /** Bytes of keys and values per batch (a single larger item still goes, alone). */
   static final int MAX_BATCH_BYTES = 1 << 20;

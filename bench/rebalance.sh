@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# bench/rebalance.sh: how fast the cluster restores the replication factor, and what clients feel
+# meanwhile. A controller and 4 workers; KEYS keys (1,000,000) of 100 B written through all workers
+# (3 copies each); then a foreground load (open loop, RATE requests/s, 50/50 PUT/GET on the same
+# keys) starts, and 5 s into it one worker is killed with kill -9. Prints: kill -> DOWN, DOWN ->
+# every key back at 3 copies on the 3 survivors, and the foreground's throughput, p50/p99/p99.9
+# and errors over the window that contains the failure and the rebalance.
+#
+# Usage: bench/rebalance.sh [KEYS] [RATE]       (1000000, 1000)   needs target/ringkv.jar
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KEYS=${1:-1000000}
+RATE=${2:-1000}
+JAVA_OPTS=${JAVA_OPTS:--Xmx2g -XX:+UseParallelGC}
+source bench/lib.sh
+
+status_keys() { curl -s "$(worker_url "$1")/status" | sed -n 's/.*"keys":\([0-9]*\).*/\1/p'; }
+total_keys() { local s=0 i k; for i in "$@"; do k=$(status_keys "$i"); s=$((s + ${k:-0})); done; echo $s; }
+copies_are() { [ "$(total_keys "${@:2}")" -eq "$1" ]; }
+
+start_cluster
+T=$(now)
+log "writing $KEYS keys of 100 B through the 4 workers"
+LOAD=$(bench --targets "$(all_workers)" --load --keys "$KEYS" --value-size 100 --prefix r- -c 32)
+log "written in $(since "$T") s: $LOAD"
+wait_for "3 copies of every key" 120 copies_are $((3 * KEYS)) 1 2 3 4
+
+VICTIM=2
+FG_SECONDS=30
+log "foreground: open loop at $RATE/s, 50/50, for $FG_SECONDS s; kill -9 worker$VICTIM 5 s in"
+bench --targets "$(worker_url 1),$(worker_url 3),$(worker_url 4)" --rate "$RATE" --put 50 --keys "$KEYS" --prefix r- \
+  -c 16 -d "$FG_SECONDS" --warmup 0 --label "foreground during the rebalance" >"$WORK/fg.json" &
+FG=$!
+sleep 5
+kill -9 "${PIDS[worker$VICTIM]}"; T_KILL=$(now)
+wait_for "worker$VICTIM DOWN" 15 sh -c "curl -s $CTRL/nodes | grep -q '\"worker$VICTIM\":{[^}]*\"DOWN\"'"
+DOWN_S=$(since "$T_KILL"); T_DOWN=$(now)
+wait_for "3 copies on the survivors" 300 copies_are $((3 * KEYS)) 1 3 4
+COPIES_S=$(since "$T_DOWN")
+wait $FG
+echo "$KEYS keys: kill -9 -> DOWN $DOWN_S s; DOWN -> every key at 3 copies on the survivors $COPIES_S s"
+echo "foreground ($RATE/s open loop, 50/50, window of $FG_SECONDS s containing the kill and the rebalance): $(cat "$WORK/fg.json")"
