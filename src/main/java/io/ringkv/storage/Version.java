@@ -8,6 +8,9 @@ package io.ringkv.storage;
 public record Version(long timestamp, String node) implements Comparable<Version> {
   public Version {
     if (node == null || node.isEmpty()) throw new IllegalArgumentException("version needs a node id");
+    // a handful of node ids stamp every version: one String each, not one per stored key (a
+    // version parsed from the wire would otherwise carry its own copy, ~48 bytes per key)
+    node = node.intern();
   }
 
   @Override

@@ -106,7 +106,9 @@ final class SimCluster implements AutoCloseable {
   private static SimCluster start(SimCluster c, int n) {
     c.startController();
     for (int i = 1; i <= n; i++) c.startWorker("worker" + i);
-    c.awaitReal(() -> {
+    // heartbeats may have to run (virtual time): a worker whose registration answer raced with a
+    // newer pushed view learns the newer epoch from its next heartbeat's answer and fetches the view
+    c.stepUntil(() -> {
       long epoch = await(c.controller.view()).epoch();
       for (WorkerApi w : c.workers.values()) {
         var s = await(w.status()).worker();

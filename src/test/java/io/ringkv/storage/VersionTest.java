@@ -67,4 +67,11 @@ class VersionTest {
   void millisIsThePhysicalPart() {
     assertEquals(1_700_000_000_000L, new Version(HybridClock.fromMillis(1_700_000_000_000L) + 7, "n").millis());
   }
+
+  @Test
+  void versionsOfOneNodeShareOneNodeIdString() {
+    Version parsed = Version.parse("17@" + new String("worker-shared-id"));   // as if read from the wire
+    Version stamped = new Version(18, "worker-shared-" + "id".toString());
+    org.junit.jupiter.api.Assertions.assertSame(parsed.node(), stamped.node());
+  }
 }
