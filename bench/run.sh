@@ -5,7 +5,8 @@
 #   1. the ceiling: nginx (one worker process) answering a fixed 200, loaded by the same load
 #      generator with the same connections (before and after the scenarios; the mean is used)
 #   2. a controller and 4 workers as separate JVMs (RF 3, W 2, R 2), preloaded with 100,000 keys of
-#      100 bytes and 10,000 keys of 10 KiB, then 40 s of mixed load for the JIT
+#      100 bytes and 10,000 keys of 10 KiB, then JIT (60) seconds of mixed load: five JVMs on 2 cores
+#      take minutes to compile Pekko's request path, and a cold JVM is several times slower
 #   3. closed loop, C connections sending to the 4 workers in turn (random keys: most PUTs are
 #      routed to their primary by another worker): PUT, GET and 50/50 with 100 B and 10 KiB values,
 #      and 50/50 on Zipf keys
@@ -14,6 +15,7 @@
 # Everything (5 JVMs, the load generator, nginx) shares this machine's cores, as a user's laptop would.
 #
 # Usage: bench/run.sh [--no-readme]     DUR (15) seconds per scenario, WARM (5) seconds before each,
+#        JIT (60) seconds of warm-up after the preload,
 #        C (32) connections; needs target/ringkv.jar (mvn -B package -DskipTests); installs nginx-light
 #        if missing (apt-get); uses wrk too when it is installed, as a cross-check of the ceiling.
 set -euo pipefail
@@ -22,6 +24,7 @@ source bench/lib.sh
 DUR=${DUR:-15}
 WARM=${WARM:-5}
 C=${C:-32}
+JIT=${JIT:-60}
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 head -1 /proc/stat >"$WORK/cpu.start"   # for the share of CPU time the hypervisor took (steal)
@@ -54,8 +57,8 @@ T=$(all_workers)
 log "preloading 100,000 keys of 100 B and 10,000 of 10 KiB"
 bench --targets "$T" --load --keys 100000 --value-size 100 --prefix key- -c 32 >"$WORK/load1.json"
 bench --targets "$T" --load --keys 10000 --value-size 10240 --prefix big- -c 32 >"$WORK/load2.json"
-log "JIT warm-up: 40 s of 50/50"
-bench --targets "$T" --put 50 -d 40 --warmup 0 -c "$C" >/dev/null
+log "JIT warm-up: $JIT s of 50/50"
+bench --targets "$T" --put 50 -d "$JIT" --warmup 0 -c "$C" >/dev/null
 
 run "PUT 100 B" --targets "$T" --put 100 --keys 100000 --value-size 100
 run "GET 100 B" --targets "$T" --put 0 --keys 100000
