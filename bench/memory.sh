@@ -35,7 +35,8 @@ print(f"{keys:,} keys of {value} B in one worker: live heap {before/2**20:,.1f} 
       f"{per_key:,.1f} bytes per key = {key_bytes + value:,.1f} of payload (key {key_bytes:.1f} + value {value}) "
       f"+ {per_key - key_bytes - value:,.1f} of overhead")
 print("largest classes after the load:")
-lines = [l for l in open(hist) if l.strip()[:1].isdigit()]
+import re
+lines = [l for l in open(hist) if re.match(r"\s*\d+:\s+\d+", l)]
 for l in lines[:8]:
     _, n, b, name = l.split(None, 3)
     print(f"  {int(b)/keys:7.1f} B/key  {int(n):>10,} x {name.strip()}")

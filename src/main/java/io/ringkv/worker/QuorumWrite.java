@@ -23,7 +23,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * {@code Peers.replicate} for the others) and answers as soon as the write quorum has acknowledged,
  * or with a 503 as soon as the quorum can no longer be reached or the deadline passes. Then it stays
  * on as a hint: an owner that failed is sent the write again every {@link #RETRY_EVERY} until it
- * acknowledges or {@link #HINT_WINDOW} has passed, so a replica that missed the write through a
+ * acknowledges or {@link #HINT_WINDOW} has passed since the first failure, so a replica that missed the write through a
  * dropped message, a delay or a partition that heals gets its copy without waiting for a read.
  */
 public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
@@ -62,7 +62,6 @@ public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
     this.replyTo = replyTo;
     this.count = QuorumCount.of(env.settings().writeQuorum(), owners.size());
     timers.startSingleTimer(Deadline.INSTANCE, env.settings().requestTimeout());
-    timers.startSingleTimer(HintDeadline.INSTANCE, HINT_WINDOW);
     for (Member m : owners) {
       pending.put(m.id(), m);
       send(m);
@@ -103,6 +102,9 @@ public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
   private Behavior<Command> onFailed(ReplicaFailed f) {
     getContext().getLog().debug("replica {} failed for key {}: {}", f.node(), entry.key(), f.cause().toString());
     decide(count.fail(f.node()));
+    // started only now: a write that every owner acknowledges (nearly all) leaves no 30-second timer
+    // behind in the scheduler
+    if (!timers.isTimerActive(HintDeadline.INSTANCE)) timers.startSingleTimer(HintDeadline.INSTANCE, HINT_WINDOW);
     timers.startSingleTimer(new Retry(f.node()), new Retry(f.node()), RETRY_EVERY);
     return this;
   }
