@@ -16,14 +16,24 @@ source bench/lib.sh
 
 status_keys() { curl -s "$(worker_url "$1")/status" | sed -n 's/.*"keys":\([0-9]*\).*/\1/p'; }
 total_keys() { local s=0 i k; for i in "$@"; do k=$(status_keys "$i"); s=$((s + ${k:-0})); done; echo $s; }
-copies_are() { [ "$(total_keys "${@:2}")" -eq "$1" ]; }
+# At least 3 copies of every key in all, and every listed worker done rebalancing at the
+# controller's epoch. (Not "exactly": a worker called DOWN by mistake while five cold JVMs fight
+# for 2 cores leaves a few stray 4th copies behind, until the next view change removes them.)
+settled() { # expected workers...
+  local epoch s i; epoch=$(curl -s "$CTRL/ring" | sed -n 's/^{"epoch":\([0-9]*\).*/\1/p')
+  for i in "${@:2}"; do
+    s=$(curl -s "$(worker_url "$i")/status")
+    echo "$s" | grep -q "\"epoch\":$epoch," && echo "$s" | grep -q '"rebalancing":false' || return 1
+  done
+  [ "$(total_keys "${@:2}")" -ge "$1" ]
+}
 
 start_cluster
 T=$(now)
 log "writing $KEYS keys of 100 B through the 4 workers"
 LOAD=$(bench --targets "$(all_workers)" --load --keys "$KEYS" --value-size 100 --prefix r- -c 32)
 log "written in $(since "$T") s: $LOAD"
-wait_for "3 copies of every key" 120 copies_are $((3 * KEYS)) 1 2 3 4
+wait_for "3 copies of every key" 120 settled $((3 * KEYS)) 1 2 3 4
 
 VICTIM=2
 FG_SECONDS=30
@@ -35,8 +45,8 @@ sleep 5
 kill -9 "${PIDS[worker$VICTIM]}"; T_KILL=$(now)
 wait_for "worker$VICTIM DOWN" 15 sh -c "curl -s $CTRL/nodes | grep -q '\"worker$VICTIM\":{[^}]*\"DOWN\"'"
 DOWN_S=$(since "$T_KILL"); T_DOWN=$(now)
-wait_for "3 copies on the survivors" 300 copies_are $((3 * KEYS)) 1 3 4
+wait_for "3 copies on the survivors" 300 settled $((3 * KEYS)) 1 3 4
 COPIES_S=$(since "$T_DOWN")
 wait $FG
-echo "$KEYS keys: kill -9 -> DOWN $DOWN_S s; DOWN -> every key at 3 copies on the survivors $COPIES_S s"
+echo "$KEYS keys: kill -9 -> DOWN $DOWN_S s; DOWN -> the survivors done rebalancing with >= 3 copies per key in all $COPIES_S s ($(total_keys 1 3 4) copies)"
 echo "foreground ($RATE/s open loop, 50/50, window of $FG_SECONDS s containing the kill and the rebalance): $(cat "$WORK/fg.json")"
