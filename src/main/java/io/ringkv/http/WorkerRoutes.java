@@ -65,6 +65,11 @@ public final class WorkerRoutes extends JsonRoutes {
         adminStop()));
   }
 
+  /**
+   * A single write forwarded with the forwarded header: how workers of the previous release route
+   * to the primary (this release batches them on {@code POST /forward}); kept so that a rolling
+   * upgrade mixes both.
+   */
   private Route forwardedFrom(java.util.function.Function<Boolean, Route> inner) {
     return optionalHeaderValueByName(HttpPeers.FORWARDED_HEADER, fwd -> optionalHeaderValueByName(HttpPeers.TOKEN_HEADER,
         token -> inner.apply(fwd.isPresent() && hasClusterToken(token))));

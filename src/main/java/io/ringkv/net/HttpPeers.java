@@ -93,9 +93,8 @@ public final class HttpPeers implements Peers {
   }
 
   private CompletionStage<List<WriteResult>> forwardBatch(String url, List<Wire.Write> writes) {
-    HttpRequest req = post(url + "/forward", Wire.writes(writes))
-        .addHeader(RawHeader.create(FORWARDED_HEADER, settings.nodeId()));
-    // the primary also takes the cluster token instead; this covers an API_TOKEN set without a CLUSTER_TOKEN
+    HttpRequest req = post(url + "/forward", Wire.writes(writes));
+    // /forward also takes the cluster token instead; this covers an API_TOKEN set without a CLUSTER_TOKEN
     if (!settings.apiToken().isEmpty()) req = req.addHeader(Authorization.oauth2(settings.apiToken()));
     return send(req, forwardTimeout).thenApply(r -> {
       if (r.status() != 200) throw new PeerException(r.status(), r.body().path("detail").asText(""));
