@@ -6,11 +6,8 @@ import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.storage.Entry;
-import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
 import io.ringkv.util.Stages;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -179,9 +176,5 @@ public final class HttpPeers implements Peers {
     } catch (java.io.IOException e) {
       return Wire.NODES.objectNode();
     }
-  }
-
-  private static String enc(String s) {
-    return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
 }

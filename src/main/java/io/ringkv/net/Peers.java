@@ -17,7 +17,7 @@ import java.util.concurrent.CompletionStage;
 public interface Peers {
   // ---- worker -> worker
 
-  /** Applies replicas on {@code to} (each only if newer there); completes with how many applied. */
+  /** Applies replicas on {@code to} (each only if newer there); completes with how many entries {@code to} took. */
   CompletionStage<Integer> replicate(Member to, List<Entry> entries);
 
   /** Reads {@code to}'s own copy of the key, tombstone included. */
