@@ -185,11 +185,7 @@ public final class WorkerRoutes extends JsonRoutes {
       if (!k.isTextual() || k.asText().isEmpty()) throw new Wire.BadInput("every key must be a non-empty string");
       keys.add(checkKey(k.asText(), settings.maxKeyBytes()));
     }
-    List<CompletableFuture<Optional<Versioned>>> copies = new ArrayList<>(keys.size());
-    for (String k : keys) copies.add(api.local(k).toCompletableFuture());
-    CompletionStage<List<Optional<Versioned>>> all = CompletableFuture.allOf(copies.toArray(new CompletableFuture[0]))
-        .thenApply(v -> copies.stream().map(CompletableFuture::join).toList());
-    return onSuccess(all, found -> json(200, Wire.copies(keys, found)));
+    return onSuccess(api.localMany(keys), found -> json(200, Wire.copies(keys, found)));
   }
 
   /**

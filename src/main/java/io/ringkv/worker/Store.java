@@ -24,6 +24,9 @@ public final class Store extends AbstractBehavior<Store.Command> {
 
   public record Read(String key, ActorRef<ReadReply> replyTo) implements Command {}
 
+  /** Several keys' copies in one message (a batch of replica reads); answers in the order asked. */
+  public record ReadMany(List<String> keys, ActorRef<ReadManyReply> replyTo) implements Command {}
+
   /** Every entry, tombstones included, for the rebalancer. */
   public record Snapshot(ActorRef<SnapshotReply> replyTo) implements Command {}
 
@@ -35,6 +38,8 @@ public final class Store extends AbstractBehavior<Store.Command> {
   public record Applied(int count) {}
 
   public record ReadReply(Optional<Versioned> value) {}
+
+  public record ReadManyReply(List<Optional<Versioned>> values) {}
 
   public record SnapshotReply(List<Entry> entries) {}
 
@@ -63,6 +68,7 @@ public final class Store extends AbstractBehavior<Store.Command> {
     return newReceiveBuilder()
         .onMessage(Apply.class, this::onApply)
         .onMessage(Read.class, this::onRead)
+        .onMessage(ReadMany.class, this::onReadMany)
         .onMessage(Snapshot.class, this::onSnapshot)
         .onMessage(DropIfUnchanged.class, this::onDrop)
         .onMessage(Count.class, this::onCount)
@@ -82,6 +88,13 @@ public final class Store extends AbstractBehavior<Store.Command> {
 
   private Behavior<Command> onRead(Read r) {
     r.replyTo().tell(new ReadReply(Optional.ofNullable(store.get(r.key()))));
+    return this;
+  }
+
+  private Behavior<Command> onReadMany(ReadMany r) {
+    List<Optional<Versioned>> values = new java.util.ArrayList<>(r.keys().size());
+    for (String k : r.keys()) values.add(Optional.ofNullable(store.get(k)));
+    r.replyTo().tell(new ReadManyReply(List.copyOf(values)));
     return this;
   }
 

@@ -61,6 +61,26 @@ public final class WorkerApi {
         localTimeout, system.scheduler())).thenApply(Store.ReadReply::value);
   }
 
+  /** This worker's own copies of several keys, in the order asked: one ask per shard, not per key. */
+  public CompletionStage<List<Optional<Versioned>>> localMany(List<String> keys) {
+    Map<ActorRef<Store.Command>, List<Integer>> perShard = new HashMap<>();
+    for (int i = 0; i < keys.size(); i++) perShard.computeIfAbsent(env.shards().forKey(keys.get(i)), k -> new ArrayList<>()).add(i);
+    List<Optional<Versioned>> out = new ArrayList<>(java.util.Collections.nCopies(keys.size(), Optional.empty()));
+    CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
+    for (var part : perShard.entrySet()) {
+      List<Integer> at = part.getValue();
+      List<String> asked = at.stream().map(keys::get).toList();
+      var reply = Stages.plain(AskPattern.<Store.Command, Store.ReadManyReply>ask(part.getKey(),
+          r -> new Store.ReadMany(asked, r), localTimeout, system.scheduler()));
+      // each part fills its own indexes; thenCombine runs the fills one after another
+      all = all.thenCombine(reply, (v, r) -> {
+        for (int j = 0; j < at.size(); j++) out.set(at.get(j), r.values().get(j));
+        return null;
+      });
+    }
+    return all.thenApply(v -> List.copyOf(out));
+  }
+
   /** Applies replicas, each to its shard; completes with how many were newer than what was here. */
   public CompletionStage<Integer> replicate(List<Entry> entries) {
     Map<ActorRef<Store.Command>, List<Entry>> perShard = new HashMap<>();
