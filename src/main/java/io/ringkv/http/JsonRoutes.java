@@ -10,6 +10,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
 import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
@@ -46,6 +47,8 @@ abstract class JsonRoutes extends AllDirectives {
         // read and discard the body first, so that the client (still sending) reliably gets the answer
         return extractMaterializer(mat -> onComplete(entity.withoutSizeLimit().discardBytes(mat).completionStage(), done -> tooLarge));
       }
+      // a body that arrived whole is read as it is: toStrict with a size limit would run a stream per request
+      if (entity.isStrict() && declared.isPresent()) return inner.apply(Wire.parse(((HttpEntity.Strict) entity).getData().toArray()));
       return extractStrictEntity(BODY_TIMEOUT, maxBodyBytes, strict -> inner.apply(Wire.parse(strict.getData().toArray())));
     });
   }

@@ -8,14 +8,11 @@ import io.ringkv.config.NodeSettings;
 import io.ringkv.net.HttpPeers;
 import io.ringkv.net.Peers.WriteResult;
 import io.ringkv.net.Wire;
-import io.ringkv.storage.Entry;
 import io.ringkv.storage.Versioned;
 import io.ringkv.worker.ReadResult;
 import io.ringkv.worker.WorkerApi;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -26,6 +23,7 @@ public final class WorkerRoutes extends JsonRoutes {
   private final WorkerApi api;
   private final NodeSettings settings;
   private final Consumer<Boolean> onStop;
+  private final PeerEndpoints peer;
 
   /**
    * {@code onStop}, when not null, serves {@code POST /admin/stop} (local mode: stop this worker only;
@@ -36,6 +34,7 @@ public final class WorkerRoutes extends JsonRoutes {
     this.api = api;
     this.settings = settings;
     this.onStop = onStop;
+    this.peer = new PeerEndpoints(api, settings);
   }
 
   public Route routes() {
@@ -46,10 +45,13 @@ public final class WorkerRoutes extends JsonRoutes {
             post(() -> forwardedFrom(forwarded -> jsonBody(body -> write(body, forwarded)))),
             delete(() -> keyParam(settings.maxKeyBytes(), key -> forwardedFrom(forwarded -> remove(key, forwarded))))))),
         path("replicate", () -> clusterOnly(() -> concat(
-            post(() -> jsonBody(this::replicate)),
+            post(() -> jsonBody(body -> answer(peer.replicate(body)))),
             get(() -> keyParam(settings.maxKeyBytes(), this::fetch))))),
-        path(PathMatchers.segment("replicate").slash("read"), () -> post(() -> clusterOnly(() -> jsonBody(this::fetchMany)))),
-        path("forward", () -> post(() -> clusterOnly(() -> clientAuthorized(() -> jsonBody(this::forwarded))))),
+        path(PathMatchers.segment("replicate").slash("read"), () -> post(() -> clusterOnly(() -> jsonBody(body -> answer(peer.readMany(body)))))),
+        path("forward", () -> post(() -> clusterOnly(() -> clientAuthorized(() -> jsonBody(body -> answer(peer.forward(body))))))),
+        // the node-to-node link: the three batch endpoints above as calls on one WebSocket
+        path("peer", () -> get(() -> clusterOnly(() -> clientAuthorized(() -> extractMaterializer(mat ->
+            handleWebSocketMessages(peer.socket(mat))))))),
         path("node_down", () -> post(() -> clusterOnly(() -> jsonBody(this::nodeDown)))),
         path("status", () -> get(this::status)),
         pathPrefix("health", () -> get(() -> concat(
@@ -104,16 +106,8 @@ public final class WorkerRoutes extends JsonRoutes {
   private Route write(JsonNode body, boolean forwarded) {
     ObjectNode o = Wire.object(body);
     String key = checkKey(Wire.requiredString(o, "key"), settings.maxKeyBytes());
-    String value = checkValue(Wire.requiredString(o, "value"));
+    String value = peer.checkValue(Wire.requiredString(o, "value"));
     return written(key, api.write(key, value, forwarded), false);
-  }
-
-  private String checkValue(String value) {
-    if (value.isEmpty()) throw new Wire.BadInput("field 'value' must not be empty");
-    int bytes = utf8Length(value);
-    if (bytes > settings.maxValueBytes())
-      throw new Wire.BadInput(413, "value is " + bytes + " bytes; the limit is " + settings.maxValueBytes() + " (MAX_VALUE_BYTES)");
-    return value;
   }
 
   private Route remove(String key, boolean forwarded) {
@@ -135,33 +129,6 @@ public final class WorkerRoutes extends JsonRoutes {
     });
   }
 
-  private Route replicate(JsonNode body) {
-    ObjectNode o = Wire.object(body);
-    List<Entry> entries = new ArrayList<>();
-    if (o.has("entries")) {
-      JsonNode arr = o.get("entries");
-      if (!arr.isArray()) throw new Wire.BadInput("field 'entries' must be an array");
-      for (JsonNode e : arr) entries.add(checked(Wire.readEntry(e, null)));
-    } else {
-      entries.add(checked(Wire.readEntry(o, api.stampNow())));   // the seed's unversioned {"key","value"}
-    }
-    int received = entries.size();
-    return onSuccess(api.replicate(entries), applied -> {
-      ObjectNode r = Wire.NODES.objectNode();
-      r.put("status", "ok");
-      r.put("received", received);
-      r.put("applied", applied);
-      return json(200, r);
-    });
-  }
-
-  private Entry checked(Entry e) {
-    checkKey(e.key(), settings.maxKeyBytes());
-    if (!e.versioned().isTombstone() && utf8Length(e.versioned().value()) > settings.maxValueBytes())
-      throw new Wire.BadInput(413, "value of " + e.key() + " is over the limit of " + settings.maxValueBytes() + " bytes");
-    return e;
-  }
-
   private Route fetch(String key) {
     return onSuccess(api.local(key), v -> {
       ObjectNode o = Wire.NODES.objectNode();
@@ -176,37 +143,9 @@ public final class WorkerRoutes extends JsonRoutes {
     });
   }
 
-  /** Several keys' own copies at once: what {@link io.ringkv.net.HttpPeers} asks for a batch of replica reads. */
-  private Route fetchMany(JsonNode body) {
-    JsonNode arr = Wire.object(body).get("keys");
-    if (arr == null || !arr.isArray()) throw new Wire.BadInput("field 'keys' must be an array of keys");
-    List<String> keys = new ArrayList<>(arr.size());
-    for (JsonNode k : arr) {
-      if (!k.isTextual() || k.asText().isEmpty()) throw new Wire.BadInput("every key must be a non-empty string");
-      keys.add(checkKey(k.asText(), settings.maxKeyBytes()));
-    }
-    return onSuccess(api.localMany(keys), found -> json(200, Wire.copies(keys, found)));
-  }
-
-  /**
-   * Client writes forwarded by other workers to this one as their keys' primary, several per
-   * request: each is coordinated here; the answer lists each write's outcome, in order.
-   */
-  private Route forwarded(JsonNode body) {
-    JsonNode arr = Wire.object(body).get("writes");
-    if (arr == null || !arr.isArray()) throw new Wire.BadInput("field 'writes' must be an array");
-    List<CompletableFuture<WriteResult>> results = new ArrayList<>(arr.size());
-    List<Wire.Write> writes = new ArrayList<>(arr.size());
-    for (JsonNode w : arr) {
-      ObjectNode o = Wire.object(w);
-      String key = checkKey(Wire.requiredString(o, "key"), settings.maxKeyBytes());
-      String value = o.path("delete").asBoolean(false) ? null : checkValue(Wire.requiredString(o, "value"));
-      writes.add(new Wire.Write(key, value));
-    }
-    for (Wire.Write w : writes) results.add(api.write(w.key(), w.value(), true).toCompletableFuture());
-    CompletionStage<List<WriteResult>> all = CompletableFuture.allOf(results.toArray(new CompletableFuture[0]))
-        .thenApply(v -> results.stream().map(CompletableFuture::join).toList());
-    return onSuccess(all, r -> json(200, Wire.writeResults(r)));
+  /** A batch endpoint's answer: 200 with its body (bad input has become a 4xx before). */
+  private Route answer(CompletionStage<JsonNode> body) {
+    return onSuccess(body, r -> json(200, r));
   }
 
   private Route nodeDown(JsonNode body) {

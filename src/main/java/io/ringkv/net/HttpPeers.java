@@ -9,23 +9,34 @@ import io.ringkv.storage.Entry;
 import io.ringkv.storage.Versioned;
 import io.ringkv.util.Stages;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.ResponseEntity;
 import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.util.ByteString;
 
 /**
- * {@link Peers} over HTTP/1.1 with pooled keep-alive connections, a deadline on every call. The
- * calls of the client path (one replica, one read of a replica, one forwarded write) are grouped
- * per peer by a {@link Batcher}: under load, many of them share one HTTP request.
+ * {@link Peers} over HTTP/1.1, a deadline on every call. The calls of the client path (one replica,
+ * one read of a replica, one forwarded write) are grouped per peer by a {@link Batcher}: under load,
+ * many of them share one call. Those calls, and the rebalancer's batches, travel over one
+ * persistent {@link PeerLink} per peer (a WebSocket on {@code GET /peer}, calls pipelined on it);
+ * to a peer that does not serve it (an older release) they go as {@code POST}s to the same
+ * endpoints' HTTP forms, which is also how every call to the controller goes (pooled keep-alive
+ * connections).
  */
 public final class HttpPeers implements Peers {
   public static final String TOKEN_HEADER = "X-Cluster-Token";
@@ -39,6 +50,10 @@ public final class HttpPeers implements Peers {
   static final int MAX_BATCH = 256;
   /** Bytes of keys and values per batch (a single larger item still goes, alone). */
   static final int MAX_BATCH_BYTES = 1 << 20;
+  /** Calls queued on one link before it refuses more (each Batcher lane has one under way; the rebalancer a few). */
+  private static final int LINK_QUEUE = 1024;
+  /** After a peer refused the upgrade, how long to use plain HTTP with it before trying again. */
+  private static final long HTTP_ONLY_NANOS = TimeUnit.SECONDS.toNanos(30);
 
   private final Http http;
   private final Materializer mat;
@@ -48,6 +63,9 @@ public final class HttpPeers implements Peers {
   private final Batcher<Entry, Integer> replicas;
   private final Batcher<String, Optional<Versioned>> reads;
   private final Batcher<Wire.Write, WriteResult> forwards;
+  private final ConcurrentHashMap<String, PeerLink> links = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Long> httpOnlySince = new ConcurrentHashMap<>();
+  private final List<HttpHeader> linkHeaders = new ArrayList<>();
 
   public HttpPeers(ActorSystem<?> system, NodeSettings settings) {
     this.http = Http.get(system);
@@ -59,6 +77,9 @@ public final class HttpPeers implements Peers {
     this.reads = new Batcher<>(IN_FLIGHT_PER_PEER, MAX_BATCH, MAX_BATCH_BYTES, String::length, this::readBatch);
     this.forwards = new Batcher<>(IN_FLIGHT_PER_PEER, MAX_BATCH, MAX_BATCH_BYTES, w -> w.key().length()
         + (w.value() == null ? 0 : w.value().length()), this::forwardBatch);
+    if (!settings.clusterToken().isEmpty()) linkHeaders.add(RawHeader.create(TOKEN_HEADER, settings.clusterToken()));
+    // the link carries forwarded writes too, which take the API token when no cluster token is set
+    if (!settings.apiToken().isEmpty()) linkHeaders.add(Authorization.oauth2(settings.apiToken()));
   }
 
   @Override
@@ -68,7 +89,7 @@ public final class HttpPeers implements Peers {
   }
 
   private CompletionStage<List<Integer>> replicateBatch(String url, List<Entry> entries) {
-    return call(post(url + "/replicate", Wire.entries(entries)), peerTimeout)
+    return exchange(url, Frames.Kind.REPLICATE, "/replicate", Wire.entries(entries), peerTimeout)
         .thenApply(body -> java.util.Collections.nCopies(entries.size(), 1));
   }
 
@@ -78,7 +99,7 @@ public final class HttpPeers implements Peers {
   }
 
   private CompletionStage<List<Optional<Versioned>>> readBatch(String url, List<String> keys) {
-    return call(post(url + "/replicate/read", Wire.keys(keys)), peerTimeout).thenApply(Wire::readCopies);
+    return exchange(url, Frames.Kind.READ, "/replicate/read", Wire.keys(keys), peerTimeout).thenApply(Wire::readCopies);
   }
 
   @Override
@@ -90,13 +111,8 @@ public final class HttpPeers implements Peers {
   }
 
   private CompletionStage<List<WriteResult>> forwardBatch(String url, List<Wire.Write> writes) {
-    HttpRequest req = post(url + "/forward", Wire.writes(writes));
-    // /forward also takes the cluster token instead; this covers an API_TOKEN set without a CLUSTER_TOKEN
-    if (!settings.apiToken().isEmpty()) req = req.addHeader(Authorization.oauth2(settings.apiToken()));
-    return send(req, forwardTimeout).thenApply(r -> {
-      if (r.status() != 200) throw new PeerException(r.status(), r.body().path("detail").asText(""));
-      return Wire.readWriteResults(r.body(), writes.size());
-    });
+    return exchange(url, Frames.Kind.FORWARD, "/forward", Wire.writes(writes), forwardTimeout)
+        .thenApply(body -> Wire.readWriteResults(body, writes.size()));
   }
 
   private static int weight(Entry e) {
@@ -147,10 +163,49 @@ public final class HttpPeers implements Peers {
 
   // ---- plumbing
 
+  /**
+   * A call to one of the batch endpoints: over the peer's link, or as a {@code POST} to {@code path}
+   * when the peer does not serve links. Completes with the answer's body; any status but 2xx fails
+   * it with a {@link PeerException}.
+   */
+  private CompletionStage<JsonNode> exchange(String url, Frames.Kind kind, String path, JsonNode body, Duration timeout) {
+    Long since = httpOnlySince.get(url);
+    if (since != null && System.nanoTime() - since < HTTP_ONLY_NANOS) return call(post(url, path, body), timeout);
+    return link(url).call(kind, Wire.bytes(body), timeout).thenApply(HttpPeers::body).exceptionallyCompose(err -> {
+      Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
+      if (!(cause instanceof PeerLink.Unsupported)) return CompletableFuture.failedFuture(cause);
+      httpOnlySince.put(url, System.nanoTime());
+      return call(post(url, path, body), timeout);
+    });
+  }
+
+  private PeerLink link(String url) {
+    return links.compute(url, (u, old) -> old != null && !old.isClosed() ? old
+        : new PeerLink(http, mat, "ws" + u.substring(4) + "/peer", linkHeaders, LINK_QUEUE));
+  }
+
+  /** Whether calls to {@code url} currently travel over an open link (for tests). */
+  boolean hasOpenLink(String url) {
+    PeerLink l = links.get(url);
+    return l != null && !l.isClosed();
+  }
+
+  private static JsonNode body(Frames.Answer a) {
+    JsonNode body = parse(a.body().toArray());
+    if (a.status() / 100 != 2) throw new PeerException(a.status(), body.path("detail").asText(""));
+    return body;
+  }
+
   private record Answer(int status, JsonNode body) {}
 
   private HttpRequest post(String url, JsonNode body) {
     return HttpRequest.POST(url).withEntity(ContentTypes.APPLICATION_JSON, Wire.bytes(body));
+  }
+
+  /** A POST to a batch endpoint, with the API token that {@code /forward} takes when no cluster token is set. */
+  private HttpRequest post(String url, String path, JsonNode body) {
+    HttpRequest req = post(url + path, body);
+    return settings.apiToken().isEmpty() ? req : req.addHeader(Authorization.oauth2(settings.apiToken()));
   }
 
   /** Sends and expects a 2xx; any other status fails the stage with a {@link PeerException}. */
@@ -164,9 +219,15 @@ public final class HttpPeers implements Peers {
   private CompletionStage<Answer> send(HttpRequest req, Duration timeout) {
     if (!settings.clusterToken().isEmpty()) req = req.addHeader(RawHeader.create(TOKEN_HEADER, settings.clusterToken()));
     return Stages.plain(http.singleRequest(req))
-        .thenCompose((HttpResponse resp) -> Stages.plain(resp.entity().toStrict(timeout.toMillis(), mat))
-            .thenApply(strict -> new Answer(resp.status().intValue(), parse(strict.getData().toArray()))))
+        .thenCompose((HttpResponse resp) -> strictData(resp.entity(), timeout)
+            .thenApply(data -> new Answer(resp.status().intValue(), parse(data.toArray()))))
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** The entity's bytes; one that arrived whole is taken as it is (toStrict would still run a stream). */
+  private CompletableFuture<ByteString> strictData(ResponseEntity entity, Duration timeout) {
+    if (entity instanceof HttpEntity.Strict strict) return CompletableFuture.completedFuture(strict.getData());
+    return Stages.plain(entity.toStrict(timeout.toMillis(), mat)).thenApply(HttpEntity.Strict::getData);
   }
 
   private static JsonNode parse(byte[] bytes) {

@@ -239,6 +239,8 @@ class BadInputTest {
     for (String body : List.of("{}", "{\"keys\":\"a\"}", "{\"keys\":[1]}", "{\"keys\":[\"\"]}", "{\"keys\":[null]}",
         "{\"keys\":[\"" + longKey + "\"]}"))
       cases.add(new Case("POST", "/replicate/read", body, 400, false));
+    // GET /peer is the node-to-node link: without a WebSocket upgrade it is a client error
+    cases.add(new Case("GET", "/peer", null, 400, false));
 
     // POST /node_down: views that are not views
     for (String body : List.of("{}", "{\"node_id\":5}", "{\"node_id\":null}", "{\"nodes\":{}}", "{\"epoch\":\"x\",\"nodes\":{}}", "{\"epoch\":-5,\"nodes\":{}}",

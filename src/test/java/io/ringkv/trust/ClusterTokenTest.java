@@ -10,7 +10,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.ringkv.cluster.TestCluster;
 import io.ringkv.cluster.TestCluster.Reply;
 import io.ringkv.config.NodeSettings;
+import io.ringkv.net.Frames;
 import io.ringkv.net.HttpPeers;
+import io.ringkv.net.Wire;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,6 +26,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.util.ByteString;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,7 +38,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * With {@code CLUSTER_TOKEN} set, the node-to-node endpoints ({@code /register}, {@code /heartbeat},
- * {@code /leave} on the controller; {@code /replicate} POST and GET, {@code /replicate/read}, {@code /forward}, {@code /node_down} on a worker)
+ * {@code /leave} on the controller; {@code /replicate} POST and GET, {@code /replicate/read}, {@code /forward}, {@code /node_down},
+ * and the {@code /peer} link's upgrade on a worker)
  * answer a call without the token, or with a wrong one, with a JSON 401, and the forged call changes
  * nothing; the workers themselves pass the token, so the cluster forms and serves as usual. Over real
  * HTTP, one cluster of three workers for the class.
@@ -156,6 +170,7 @@ class ClusterTokenTest {
               + "{\"key\":\"" + existing + "\",\"tombstone\":true,\"version\":\"" + huge + "\"}]}");
       assertRefused("GET", cluster.url(w) + "/replicate?key=" + TestCluster.enc(existing), null);   // raw copies are not for clients
       assertRefused("POST", cluster.url(w) + "/replicate/read", "{\"keys\":[\"" + existing + "\"]}");
+      assertRefused("GET", cluster.url(w) + "/peer", null);   // the node-to-node link
       assertRefused("POST", cluster.url(w) + "/forward", "{\"writes\":[{\"key\":\"" + fresh + "\",\"value\":\"forged\"},"
           + "{\"key\":\"" + existing + "\",\"delete\":true}]}");
     }
@@ -182,6 +197,56 @@ class ClusterTokenTest {
     assertEquals(200, many.status(), many.toString());
     assertEquals("1@worker1", many.json().path("entries").path(0).path("version").asText(), many.toString());
     assertFalse(many.json().path("entries").path(1).has("version"), many.toString());
+  }
+
+  /** The node-to-node link: a WebSocket upgrade without the token is refused; with it, calls are served on the link. */
+  @Test
+  void theLinkNeedsTheTokenAndServesCallsWithIt() throws Exception {
+    String key = unique("over-the-link");
+    assertEquals(200, cluster.putKv("worker1", key, "v1").status());
+    for (String w : cluster.workers()) cluster.awaitLocal(SETTLE, w, key, "v1");
+    URI uri = URI.create("ws://127.0.0.1:" + cluster.port("worker2") + "/peer");
+    HttpClient client = HttpClient.newHttpClient();
+    for (Map<String, String> headers : forgedHeaders()) {
+      WebSocket.Builder b = client.newWebSocketBuilder();
+      headers.forEach(b::header);
+      try {
+        b.buildAsync(uri, new WebSocket.Listener() {}).get(10, TimeUnit.SECONDS).abort();
+        fail("the link opened with " + abbreviate(headers.toString()));
+      } catch (ExecutionException e) {
+        assertTrue(e.getCause() instanceof WebSocketHandshakeException, e.toString());
+        assertEquals(401, ((WebSocketHandshakeException) e.getCause()).getResponse().statusCode());
+      }
+    }
+    LinkedBlockingQueue<ByteBuffer> answers = new LinkedBlockingQueue<>();
+    WebSocket ws = client.newWebSocketBuilder().header(HttpPeers.TOKEN_HEADER, TOKEN).buildAsync(uri, new WebSocket.Listener() {
+      @Override
+      public CompletionStage<?> onBinary(WebSocket socket, ByteBuffer data, boolean last) {
+        ByteBuffer copy = ByteBuffer.allocate(data.remaining()).put(data).flip();
+        answers.add(copy);
+        socket.request(1);
+        return null;
+      }
+    }).get(10, TimeUnit.SECONDS);
+    try {
+      byte[] read = ("{\"keys\":[\"" + key + "\"]}").getBytes(StandardCharsets.UTF_8);
+      ws.sendBinary(Frames.call(42, Frames.Kind.READ, read).asByteBuffer(), true).get(10, TimeUnit.SECONDS);
+      Frames.Answer a = Frames.readAnswer(ByteString.fromByteBuffer(answers.poll(10, TimeUnit.SECONDS)));
+      assertEquals(42, a.id());
+      assertEquals(200, a.status(), a.body().utf8String());
+      assertEquals("v1", Wire.parse(a.body().toArray()).path("entries").path(0).path("value").asText(), a.body().utf8String());
+      // bad input on the link: a 400 with its detail, and the link stays up
+      ws.sendBinary(Frames.call(43, Frames.Kind.REPLICATE, "{\"entries\":7}".getBytes(StandardCharsets.UTF_8)).asByteBuffer(), true)
+          .get(10, TimeUnit.SECONDS);
+      Frames.Answer bad = Frames.readAnswer(ByteString.fromByteBuffer(answers.poll(10, TimeUnit.SECONDS)));
+      assertEquals(43, bad.id());
+      assertEquals(400, bad.status());
+      assertTrue(bad.body().utf8String().contains("must be an array"), bad.body().utf8String());
+      ws.sendBinary(Frames.call(44, Frames.Kind.READ, read).asByteBuffer(), true).get(10, TimeUnit.SECONDS);
+      assertEquals(200, Frames.readAnswer(ByteString.fromByteBuffer(answers.poll(10, TimeUnit.SECONDS))).status());
+    } finally {
+      ws.abort();
+    }
   }
 
   @Test
