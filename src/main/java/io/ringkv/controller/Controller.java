@@ -17,7 +17,8 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
  * Owns the cluster membership and its epoch. Each worker's heartbeats re-arm a timer of its own;
- * when the timer fires the worker turns DOWN. Every change raises the epoch and pushes the new view
+ * when the timer fires the worker turns DOWN, unless the controller itself was stalled meanwhile
+ * ({@link StallGuard}): then the worker gets one more timeout. Every change raises the epoch and pushes the new view
  * to all UP workers. After a restart it resumes from the newest view a worker reports, so epochs
  * keep growing and no data moves.
  */
@@ -43,6 +44,9 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
 
   private record SuspectAfter(String node) implements Command {}
 
+  /** Proof of this actor's own liveness, every heartbeat interval (see {@link StallGuard}). */
+  private enum Tick implements Command { INSTANCE }
+
   public static Behavior<Command> create(NodeSettings settings, Peers peers, Clock clock) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Controller(ctx, timers, settings, peers, clock)));
   }
@@ -52,6 +56,7 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
   private final Peers peers;
   private final Clock clock;
   private final Map<String, Double> lastSeen = new HashMap<>();
+  private final StallGuard stalls;
   private ClusterView view;
 
   private Controller(ActorContext<Command> ctx, TimerScheduler<Command> timers, NodeSettings settings, Peers peers,
@@ -62,6 +67,8 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
     this.peers = peers;
     this.clock = clock;
     this.view = ClusterView.empty(settings.vnodes());
+    this.stalls = new StallGuard(settings.heartbeatInterval().toMillis(), settings.heartbeatTimeout().toMillis(), clock.millis());
+    timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.heartbeatInterval());
   }
 
   @Override
@@ -70,6 +77,7 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
         .onMessage(Register.class, this::onRegister)
         .onMessage(Heartbeat.class, this::onHeartbeat)
         .onMessage(SuspectAfter.class, this::onSuspectAfter)
+        .onMessageEquals(Tick.INSTANCE, () -> { stalls.tick(clock.millis()); return this; })
         .onMessage(Leave.class, this::onLeave)
         .onMessage(GetView.class, g -> { g.replyTo().tell(view); return this; })
         .onMessage(GetNodes.class, g -> { g.replyTo().tell(new Nodes(view, Map.copyOf(lastSeen))); return this; })
@@ -131,6 +139,13 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
 
   private Behavior<Command> onSuspectAfter(SuspectAfter s) {
     Member m = view.member(s.node());
+    if (m != null && m.isUp() && !stalls.silenceCounts(clock.millis())) {
+      // this process was not running for part of the silence: the heartbeats may be waiting unread
+      getContext().getLog().info("{} silent for {}, but so was this controller (stalled): waiting one more timeout",
+          s.node(), settings.heartbeatTimeout());
+      armSuspicion(s.node());
+      return this;
+    }
     if (m != null && m.isUp()) {
       getContext().getLog().info("{} is DOWN: no heartbeat for {}", s.node(), settings.heartbeatTimeout());
       change(m.withStatus(Member.Status.DOWN));

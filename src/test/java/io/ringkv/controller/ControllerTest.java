@@ -13,6 +13,10 @@ import io.ringkv.net.Peers;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Versioned;
 import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.concurrent.atomic.AtomicLong;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -79,9 +83,31 @@ class ControllerTest {
 
   private final RecordingPeers peers = new RecordingPeers();
   private final ActorRef<Controller.Command> controller =
-      testKit.spawn(Controller.create(settings, peers, Clock.systemUTC()));
+      testKit.spawn(Controller.create(settings, peers, virtualClock()));
   private final TestProbe<Controller.Reply> replies = testKit.createTestProbe();
   private final TestProbe<ClusterView> views = testKit.createTestProbe();
+
+  /** The controller's clock, moved with ManualTime by {@link #pass}: it reads the time its timers run on. */
+  private static final AtomicLong NOW = new AtomicLong(1_000_000);
+
+  private static Clock virtualClock() {
+    return new Clock() {
+      @Override public ZoneId getZone() { return ZoneOffset.UTC; }
+      @Override public Clock withZone(ZoneId zone) { return this; }
+      @Override public Instant instant() { return Instant.ofEpochMilli(NOW.get()); }
+    };
+  }
+
+  /** Virtual time passes in heartbeat-interval steps, the clock with it (as it does for a running controller). */
+  private static void pass(Duration d) {
+    long left = d.toMillis();
+    while (left > 0) {
+      long step = Math.min(left, 100);
+      NOW.addAndGet(step);
+      time.timePasses(Duration.ofMillis(step));
+      left -= step;
+    }
+  }
 
   @AfterAll
   static void shutdown() {
@@ -96,18 +122,18 @@ class ControllerTest {
   @Test
   void aNodeWhoseHeartbeatsStopTurnsDownExactlyAfterTheTimeout() {
     register("worker1", "i1", null);
-    time.timePasses(Duration.ofSeconds(1));
+    pass(Duration.ofSeconds(1));
     register("worker2", "i2", null);
     register("worker3", "i3", null);
     long epoch = view().epoch();
     assertEquals(3, epoch);
     peers.takePushes();
 
-    time.timePasses(TIMEOUT.minus(Duration.ofSeconds(1)).minusMillis(1));
+    pass(TIMEOUT.minus(Duration.ofSeconds(1)).minusMillis(1));
     assertTrue(view().isUp("worker1"), "DOWN before the timeout");
     assertEquals(List.of(), peers.takePushes());
 
-    time.timePasses(Duration.ofMillis(2));
+    pass(Duration.ofMillis(2));
     ClusterView down = view();
     assertFalse(down.isUp("worker1"));
     assertEquals(Member.Status.DOWN, down.member("worker1").status());
@@ -122,12 +148,38 @@ class ControllerTest {
     assertEquals(Set.of("worker2", "worker3"), pushedTo);
   }
 
+  /**
+   * The controller's own process stops for 3 s (a starved CPU, a GC pause): when it runs again its
+   * suspicion timers are long due, but the silence was partly its own, so the workers get one more
+   * timeout, counted from the end of the stall, before any is called DOWN.
+   */
+  @Test
+  void aStalledControllerGivesSilentWorkersOneMoreTimeout() {
+    register("worker1", "i1", null);
+    register("worker2", "i2", null);
+    long epoch = view().epoch();
+    pass(Duration.ofMillis(500));
+    NOW.addAndGet(3000);   // the process was not running: no tick, no timer, for 3 s of its clock
+    pass(TIMEOUT);          // its timers catch up: worker1's and worker2's suspicions fire
+    assertTrue(view().isUp("worker1") && view().isUp("worker2"), "called DOWN by a controller that was itself stalled");
+    assertEquals(epoch, view().epoch());
+    // worker2's heartbeats arrive again; worker1's do not
+    assertEquals(200, heartbeat("worker2", "i2", epoch).status());
+    pass(TIMEOUT.dividedBy(2));
+    assertEquals(200, heartbeat("worker2", "i2", epoch).status());
+    pass(TIMEOUT.dividedBy(2).plusMillis(100));
+    ClusterView after = view();
+    assertFalse(after.isUp("worker1"), "still UP a full timeout after the stall");
+    assertTrue(after.isUp("worker2"));
+    assertEquals(epoch + 1, after.epoch());
+  }
+
   @Test
   void heartbeatsKeepANodeUp() {
     register("worker1", "i1", null);
     peers.takePushes();
     for (int i = 0; i < 5; i++) {
-      time.timePasses(TIMEOUT.minusMillis(100));
+      pass(TIMEOUT.minusMillis(100));
       assertEquals(200, heartbeat("worker1", "i1", 1).status());
     }
     assertTrue(view().isUp("worker1"));
@@ -138,9 +190,9 @@ class ControllerTest {
   @Test
   void aHeartbeatFromADownNodeTurnsItUpWithAHigherEpoch() {
     register("worker1", "i1", null);
-    time.timePasses(Duration.ofSeconds(1));
+    pass(Duration.ofSeconds(1));
     register("worker2", "i2", null);
-    time.timePasses(TIMEOUT.minus(Duration.ofSeconds(1)).plusMillis(1));
+    pass(TIMEOUT.minus(Duration.ofSeconds(1)).plusMillis(1));
     ClusterView down = view();
     assertFalse(down.isUp("worker1"));
     assertTrue(down.isUp("worker2"));
@@ -191,9 +243,9 @@ class ControllerTest {
     assertEquals(List.of(), peers.takePushes(), "a resumed controller pushed a view");
 
     // worker1..3 keep heartbeating, worker4 never shows up: the next change comes after epoch 7
-    time.timePasses(TIMEOUT.dividedBy(2));
+    pass(TIMEOUT.dividedBy(2));
     for (String id : List.of("worker1", "worker2", "worker3")) heartbeat(id, "i" + id.charAt(6), 7);
-    time.timePasses(TIMEOUT.dividedBy(2).plusMillis(1));
+    pass(TIMEOUT.dividedBy(2).plusMillis(1));
     ClusterView later = view();
     assertFalse(later.isUp("worker4"));
     assertTrue(later.epoch() > 7);
