@@ -12,20 +12,20 @@ public final class StallGuard {
   private final long intervalMillis;
   private final long timeoutMillis;
   private long lastTick;
+  /** When the last stall ended; a timeout before the start when there was none. */
   private long stallEnd;
-  private boolean stalledOnce;
 
   public StallGuard(long intervalMillis, long timeoutMillis, long now) {
     this.intervalMillis = intervalMillis;
     this.timeoutMillis = timeoutMillis;
     this.lastTick = now;
+    this.stallEnd = now - timeoutMillis;
   }
 
   /** The periodic tick ran at {@code now}. */
   public void tick(long now) {
     if (now - lastTick > 3 * intervalMillis) {
       stallEnd = now;
-      stalledOnce = true;
     }
     lastTick = now;
   }
@@ -36,6 +36,6 @@ public final class StallGuard {
    */
   public boolean silenceCounts(long now) {
     if (now - lastTick > 3 * intervalMillis) return false;
-    return !stalledOnce || now - stallEnd >= timeoutMillis;
+    return now - stallEnd >= timeoutMillis;
   }
 }

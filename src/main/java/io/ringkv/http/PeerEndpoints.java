@@ -28,7 +28,6 @@ import org.apache.pekko.util.ByteString;
 final class PeerEndpoints {
   /** Calls of one link served at once; their answers go back as each completes. */
   private static final int PARALLELISM = 64;
-  private static final long STRICT_TIMEOUT_MS = 10_000;
   private final WorkerApi api;
   private final NodeSettings settings;
 
@@ -115,14 +114,9 @@ final class PeerEndpoints {
   Flow<Message, Message, NotUsed> socket(Materializer mat) {
     return Flow.of(Message.class)
         .filter(m -> !m.isText())
-        .mapAsync(1, m -> strict(m.asBinaryMessage(), mat))
+        .mapAsync(1, m -> Frames.bytes(m.asBinaryMessage(), mat))
         .mapAsyncUnordered(PARALLELISM, this::serve)
         .map(BinaryMessage::create);
-  }
-
-  private static CompletionStage<ByteString> strict(BinaryMessage m, Materializer mat) {
-    if (m.isStrict()) return CompletableFuture.completedFuture(m.getStrictData());
-    return m.toStrict(STRICT_TIMEOUT_MS, mat).thenApply(s -> s.getStrictData());
   }
 
   private CompletionStage<ByteString> serve(ByteString msg) {

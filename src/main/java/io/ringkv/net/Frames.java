@@ -1,6 +1,10 @@
 package io.ringkv.net;
 
 import java.nio.ByteOrder;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.http.javadsl.model.ws.BinaryMessage;
+import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
 import org.apache.pekko.util.ByteStringBuilder;
 
@@ -56,6 +60,12 @@ public final class Frames {
     int id = it.getInt(ORDER);
     Kind kind = Kind.of(it.getByte() & 0xff);
     return new Call(id, kind, msg.drop(CALL_HEADER));
+  }
+
+  /** A binary WebSocket message's bytes (one that arrived whole as it is; a streamed one collected, within 10 s). */
+  public static CompletionStage<ByteString> bytes(BinaryMessage m, Materializer mat) {
+    if (m.isStrict()) return CompletableFuture.completedFuture(m.getStrictData());
+    return m.toStrict(10_000, mat).thenApply(s -> s.getStrictData());
   }
 
   public static Answer readAnswer(ByteString msg) {

@@ -26,8 +26,8 @@ import org.apache.pekko.util.ByteString;
 
 /**
  * One persistent connection to one peer: a WebSocket on its {@code GET /peer}, materialized once,
- * over which calls ({@link Frames}) are pipelined and answered in any order, matched by id. No HTTP
- * request, header parsing or stream materialization per call. A link that fails, is closed, or
+ * over which calls ({@link Frames}) are pipelined and answered in any order, matched by id: no HTTP
+ * request or header parsing per call (Pekko HTTP still runs a small stream per WebSocket message). A link that fails, is closed, or
  * stays silent past a call's deadline is closed for good, failing what it still owes; the next call
  * opens a new one.
  */
@@ -39,7 +39,6 @@ final class PeerLink {
     }
   }
 
-  private static final long STRICT_TIMEOUT_MS = 10_000;
   private final ConcurrentHashMap<Integer, CompletableFuture<Frames.Answer>> pending = new ConcurrentHashMap<>();
   private final AtomicInteger ids = new AtomicInteger();
   private final BoundedSourceQueue<Message> out;
@@ -52,7 +51,8 @@ final class PeerLink {
     WebSocketRequest req = WebSocketRequest.create(wsUrl);
     for (HttpHeader h : headers) req = req.addHeader(h);
     Sink<Message, CompletionStage<Done>> in = Flow.of(Message.class)
-        .mapAsync(1, this::strict)
+        .filter(m -> !m.isText())
+        .mapAsync(1, m -> Frames.bytes(m.asBinaryMessage(), mat))
         .toMat(Sink.foreach(this::onAnswer), Keep.right());
     Flow<Message, Message, Pair<CompletionStage<Done>, BoundedSourceQueue<Message>>> flow =
         Flow.fromSinkAndSourceCoupledMat(in, Source.<Message>queue(queueSize), Keep.both());
@@ -98,16 +98,8 @@ final class PeerLink {
     return answer;
   }
 
-  private CompletionStage<ByteString> strict(Message m) {
-    if (m.isText()) return CompletableFuture.completedFuture(ByteString.emptyByteString());
-    BinaryMessage b = m.asBinaryMessage();
-    if (b.isStrict()) return CompletableFuture.completedFuture(b.getStrictData());
-    return b.toStrict(STRICT_TIMEOUT_MS, mat).thenApply(s -> s.getStrictData());
-  }
-
   private void onAnswer(ByteString bytes) {
     lastHeard = System.nanoTime();
-    if (bytes.isEmpty()) return;
     Frames.Answer a = Frames.readAnswer(bytes);
     CompletableFuture<Frames.Answer> f = pending.remove(a.id());
     if (f != null) f.complete(a);
