@@ -171,10 +171,7 @@ public final class HttpPeers implements Peers {
   private CompletionStage<JsonNode> exchange(String url, Frames.Kind kind, String path, JsonNode body, Duration timeout) {
     Long since = httpOnlySince.get(url);
     if (since != null && System.nanoTime() - since < HTTP_ONLY_NANOS) return call(post(url, path, body), timeout);
-    byte[] bytes = Wire.bytes(body);
-    // a large batch (a 1 MiB value) takes longer to move and apply on a starved machine: 1 ms more per KiB
-    Duration deadline = timeout.plusMillis(bytes.length / 1024);
-    return link(url).call(kind, bytes, deadline).thenApply(HttpPeers::body).exceptionallyCompose(err -> {
+    return link(url).call(kind, Wire.bytes(body), timeout).thenApply(HttpPeers::body).exceptionallyCompose(err -> {
       Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
       if (!(cause instanceof PeerLink.Unsupported)) return CompletableFuture.failedFuture(cause);
       httpOnlySince.put(url, System.nanoTime());
