@@ -32,6 +32,10 @@ public final class Bench {
       System.exit(2);
       return;
     }
+    if (!o.bulk().isEmpty()) {
+      BulkLoad.run(o);
+      return;
+    }
     KeyChooser keys = o.zipfTheta() > 0 ? KeyChooser.zipf(o.keys(), o.zipfTheta()) : KeyChooser.uniform(o.keys());
     AtomicLong nextLoadKey = new AtomicLong();
     long start = System.nanoTime() + 50_000_000L;   // let every thread get going

@@ -8,7 +8,7 @@ import java.util.List;
 /** The load generator's command line. */
 record BenchOptions(List<URI> targets, int connections, Duration duration, Duration warmup, double rate, int keys,
     int valueSize, int putPercent, int deletePercent, double zipfTheta, boolean load, boolean verify, String prefix,
-    String token, Duration timeout, String label) {
+    String token, Duration timeout, String label, String bulk) {
 
   boolean openLoop() {
     return rate > 0;
@@ -37,6 +37,7 @@ record BenchOptions(List<URI> targets, int connections, Duration duration, Durat
     String token = "";
     Duration timeout = Duration.ofSeconds(5);
     String label = "";
+    String bulk = "";
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (a.equals("--help") || a.equals("-h")) throw new Usage(null);
@@ -64,6 +65,7 @@ record BenchOptions(List<URI> targets, int connections, Duration duration, Durat
           case "--token" -> token = args[++i];
           case "--timeout" -> timeout = seconds(args[++i]);
           case "--label" -> label = args[++i];
+          case "--bulk" -> bulk = args[++i].replaceAll("/+$", "");
           default -> throw new Usage("unknown option " + a);
         }
       } catch (NumberFormatException e) {
@@ -73,7 +75,7 @@ record BenchOptions(List<URI> targets, int connections, Duration duration, Durat
     if (put + del > 100) throw new Usage("--put plus --delete is over 100");
     if (zipf != 0 && (zipf <= 0 || zipf >= 1)) throw new Usage("--zipf theta must be in (0, 1)");
     return new BenchOptions(targets, connections, duration, warmup, rate, keys, valueSize, put, del, zipf, load, verify,
-        prefix, token, timeout, label);
+        prefix, token, timeout, label, bulk);
   }
 
   private static List<URI> uris(String csv) {
@@ -119,5 +121,8 @@ record BenchOptions(List<URI> targets, int connections, Duration duration, Durat
         --token T           API token (Authorization: Bearer T)
         --timeout SECONDS   per request (5)
         --label NAME        carried into the JSON line
+        --bulk CONTROLLER   preload --keys keys straight into their owners (POST /replicate, batches of
+                            1,000 versioned entries, owners from CONTROLLER/ring) and stop: for
+                            benchmarks that need millions of keys; skips the client path
       Prints a progress line a second (stderr), then a summary and one JSON line (stdout).""";
 }

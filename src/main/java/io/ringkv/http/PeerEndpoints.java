@@ -47,6 +47,10 @@ final class PeerEndpoints {
     } else {
       entries.add(checked(Wire.readEntry(o, api.stampNow())));
     }
+    return applied(entries);
+  }
+
+  private CompletionStage<JsonNode> applied(List<Entry> entries) {
     int received = entries.size();
     return api.replicate(entries).thenApply(applied -> {
       ObjectNode r = Wire.NODES.objectNode();
@@ -55,6 +59,13 @@ final class PeerEndpoints {
       r.put("applied", applied);
       return r;
     });
+  }
+
+  /** A link's {@link Frames.Kind#ENTRIES} call: what {@link #replicate} does, from the binary layout. */
+  CompletionStage<JsonNode> replicateEntries(ByteString body) {
+    List<Entry> entries = Frames.readEntries(body);
+    for (Entry e : entries) checked(e);
+    return applied(entries);
   }
 
   /** {@code POST /replicate/read}: this worker's own copies of several keys. */
@@ -129,11 +140,11 @@ final class PeerEndpoints {
     }
     CompletionStage<JsonNode> answer;
     try {
-      JsonNode body = Wire.parse(call.body().toArray());
       answer = switch (call.kind()) {
-        case REPLICATE -> replicate(body);
-        case READ -> readMany(body);
-        case FORWARD -> forward(body);
+        case REPLICATE -> replicate(Wire.parse(call.body().toArray()));
+        case READ -> readMany(Wire.parse(call.body().toArray()));
+        case FORWARD -> forward(Wire.parse(call.body().toArray()));
+        case ENTRIES -> replicateEntries(call.body());
       };
     } catch (RuntimeException e) {
       answer = CompletableFuture.failedFuture(e);

@@ -16,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -35,8 +36,8 @@ import org.apache.pekko.util.ByteString;
  * many of them share one call. Those calls, and the rebalancer's batches, travel over one
  * persistent {@link PeerLink} per peer (a WebSocket on {@code GET /peer}, calls pipelined on it);
  * to a peer that does not serve it (an older release) they go as {@code POST}s to the same
- * endpoints' HTTP forms, which is also how every call to the controller goes (pooled keep-alive
- * connections).
+ * endpoints' HTTP forms. A worker's calls to the controller go through a {@link ControlClient} of
+ * their own; the controller's view pushes to workers go as POSTs on pooled keep-alive connections.
  */
 public final class HttpPeers implements Peers {
   public static final String TOKEN_HEADER = "X-Cluster-Token";
@@ -66,6 +67,8 @@ public final class HttpPeers implements Peers {
   private final ConcurrentHashMap<String, PeerLink> links = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Long> httpOnlySince = new ConcurrentHashMap<>();
   private final List<HttpHeader> linkHeaders = new ArrayList<>();
+  /** A worker's calls to the controller, on a client and thread of their own (see {@link ControlClient}). */
+  private ControlClient control;
 
   public HttpPeers(ActorSystem<?> system, NodeSettings settings) {
     this.http = Http.get(system);
@@ -88,8 +91,9 @@ public final class HttpPeers implements Peers {
     return replicateBatch(to.url(), entries).thenApply(List::size);
   }
 
+  /** Over the link in the binary layout ({@link Frames#entries}); as JSON to {@code POST /replicate} without one. */
   private CompletionStage<List<Integer>> replicateBatch(String url, List<Entry> entries) {
-    return exchange(url, Frames.Kind.REPLICATE, "/replicate", Wire.entries(entries), peerTimeout)
+    return exchange(url, Frames.Kind.ENTRIES, () -> Frames.entries(entries), "/replicate", () -> Wire.entries(entries), peerTimeout)
         .thenApply(body -> java.util.Collections.nCopies(entries.size(), 1));
   }
 
@@ -99,7 +103,9 @@ public final class HttpPeers implements Peers {
   }
 
   private CompletionStage<List<Optional<Versioned>>> readBatch(String url, List<String> keys) {
-    return exchange(url, Frames.Kind.READ, "/replicate/read", Wire.keys(keys), peerTimeout).thenApply(Wire::readCopies);
+    JsonNode body = Wire.keys(keys);
+    return exchange(url, Frames.Kind.READ, () -> Wire.bytes(body), "/replicate/read", () -> body, peerTimeout)
+        .thenApply(Wire::readCopies);
   }
 
   @Override
@@ -111,8 +117,9 @@ public final class HttpPeers implements Peers {
   }
 
   private CompletionStage<List<WriteResult>> forwardBatch(String url, List<Wire.Write> writes) {
-    return exchange(url, Frames.Kind.FORWARD, "/forward", Wire.writes(writes), forwardTimeout)
-        .thenApply(body -> Wire.readWriteResults(body, writes.size()));
+    JsonNode body = Wire.writes(writes);
+    return exchange(url, Frames.Kind.FORWARD, () -> Wire.bytes(body), "/forward", () -> body, forwardTimeout)
+        .thenApply(answer -> Wire.readWriteResults(answer, writes.size()));
   }
 
   private static int weight(Entry e) {
@@ -127,7 +134,7 @@ public final class HttpPeers implements Peers {
     body.put("port", reg.port());
     body.put("instance", reg.instance());
     if (reg.lastView() != null && reg.lastView().epoch() > 0) body.set("view", Wire.view(reg.lastView()));
-    return call(post(settings.controllerAddr() + "/register", body), peerTimeout)
+    return control().post(settings.controllerAddr() + "/register", body, peerTimeout)
         .thenApply(r -> Wire.readView(r.get("view"), settings.vnodes()));
   }
 
@@ -137,7 +144,7 @@ public final class HttpPeers implements Peers {
     body.put("node_id", hb.nodeId());
     body.put("instance", hb.instance());
     body.put("epoch", hb.epoch());
-    return call(post(settings.controllerAddr() + "/heartbeat", body), peerTimeout)
+    return control().post(settings.controllerAddr() + "/heartbeat", body, peerTimeout)
         .thenApply(r -> r.path("epoch").asLong());
   }
 
@@ -146,13 +153,13 @@ public final class HttpPeers implements Peers {
     ObjectNode body = Wire.NODES.objectNode();
     body.put("node_id", nodeId);
     body.put("instance", instance);
-    return call(post(settings.controllerAddr() + "/leave", body), peerTimeout)
+    return control().post(settings.controllerAddr() + "/leave", body, peerTimeout)
         .thenApply(r -> Wire.readView(r.get("view"), settings.vnodes()));
   }
 
   @Override
   public CompletionStage<ClusterView> fetchView() {
-    return call(HttpRequest.GET(settings.controllerAddr() + "/ring"), peerTimeout)
+    return control().get(settings.controllerAddr() + "/ring", peerTimeout)
         .thenApply(r -> Wire.readView(r, settings.vnodes()));
   }
 
@@ -163,19 +170,26 @@ public final class HttpPeers implements Peers {
 
   // ---- plumbing
 
+  /** Made on first use: only workers call the controller. */
+  private synchronized ControlClient control() {
+    if (control == null) control = new ControlClient(settings.clusterToken());
+    return control;
+  }
+
   /**
    * A call to one of the batch endpoints: over the peer's link, or as a {@code POST} to {@code path}
    * when the peer does not serve links. Completes with the answer's body; any status but 2xx fails
    * it with a {@link PeerException}.
    */
-  private CompletionStage<JsonNode> exchange(String url, Frames.Kind kind, String path, JsonNode body, Duration timeout) {
+  private CompletionStage<JsonNode> exchange(String url, Frames.Kind kind, Supplier<byte[]> linkBody, String path,
+      Supplier<JsonNode> postBody, Duration timeout) {
     Long since = httpOnlySince.get(url);
-    if (since != null && System.nanoTime() - since < HTTP_ONLY_NANOS) return call(post(url, path, body), timeout);
-    return link(url).call(kind, Wire.bytes(body), timeout).thenApply(HttpPeers::body).exceptionallyCompose(err -> {
+    if (since != null && System.nanoTime() - since < HTTP_ONLY_NANOS) return call(post(url, path, postBody.get()), timeout);
+    return link(url).call(kind, linkBody.get(), timeout).thenApply(HttpPeers::body).exceptionallyCompose(err -> {
       Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
       if (!(cause instanceof PeerLink.Unsupported)) return CompletableFuture.failedFuture(cause);
       httpOnlySince.put(url, System.nanoTime());
-      return call(post(url, path, body), timeout);
+      return call(post(url, path, postBody.get()), timeout);
     });
   }
 
@@ -230,7 +244,7 @@ public final class HttpPeers implements Peers {
     return Stages.plain(entity.toStrict(timeout.toMillis(), mat)).thenApply(HttpEntity.Strict::getData);
   }
 
-  private static JsonNode parse(byte[] bytes) {
+  static JsonNode parse(byte[] bytes) {
     if (bytes.length == 0) return Wire.NODES.objectNode();
     try {
       return Wire.JSON.readTree(bytes);

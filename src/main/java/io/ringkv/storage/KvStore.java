@@ -1,8 +1,10 @@
 package io.ringkv.storage;
 
 import java.nio.charset.StandardCharsets;
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.RandomAccess;
 
 /**
  * An in-memory map from key to versioned value. Plain Java, not thread-safe: one store actor owns
@@ -107,11 +109,34 @@ public final class KvStore {
     return size;
   }
 
-  /** An immutable copy of every entry, tombstones included. */
+  /**
+   * An immutable copy of every entry, tombstones included. Taking it copies only the slot references
+   * (slots never change): the entries are built as the list is read, so a rebalance's snapshot of a
+   * million keys costs its store actor milliseconds and leaves the decoding to whoever reads it.
+   */
   public List<Entry> snapshot() {
-    List<Entry> out = new ArrayList<>(size);
-    for (Slot s : table) if (s != null) out.add(new Entry(s.key, s.versioned()));
-    return List.copyOf(out);
+    Slot[] slots = new Slot[size];
+    int n = 0;
+    for (Slot s : table) if (s != null) slots[n++] = s;
+    return new Snapshot(slots);
+  }
+
+  private static final class Snapshot extends AbstractList<Entry> implements RandomAccess {
+    private final Slot[] slots;
+
+    Snapshot(Slot[] slots) {
+      this.slots = slots;
+    }
+
+    @Override
+    public Entry get(int i) {
+      return new Entry(slots[i].key, slots[i].versioned());
+    }
+
+    @Override
+    public int size() {
+      return slots.length;
+    }
   }
 
   // ---- the table: linear probing, Fibonacci hashing, deletion by backward shift (no markers)

@@ -29,7 +29,8 @@ public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int key
   /** An entry this worker stops owning: dropped once every one of {@code targets} acknowledged. */
   public record Handoff(Entry entry, Set<String> targets) {}
 
-  public static RebalancePlan compute(String self, ClusterView from, ClusterView to, int n, List<Entry> entries,
+  /** {@code entries}: read once, in order; only the moving ones are kept (a snapshot may decode each on demand). */
+  public static RebalancePlan compute(String self, ClusterView from, ClusterView to, int n, Iterable<Entry> entries,
       int batchSize) {
     Map<String, List<Entry>> perTarget = new LinkedHashMap<>();
     List<Handoff> handoffs = new ArrayList<>();

@@ -45,7 +45,8 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
   /** Sent to the worker when a run ends. */
   public record Finished(ClusterView to, boolean complete, int keysMoved, int keysDropped) {}
 
-  private record Planned(long run, ClusterView to, RebalancePlan plan) implements Command {}
+  /** A plan, or why there is none ({@code failure} non-null). */
+  private record Planned(long run, ClusterView to, RebalancePlan plan, Throwable failure) implements Command {}
 
   private record Pushed(long run, ClusterView to, RebalancePlan plan, Set<String> failedTargets) implements Command {}
 
@@ -62,6 +63,9 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
   private final Executor planner;
   private long run;
   private UniqueKillSwitch inFlight;
+  /** A snapshot is being planned; {@link #queued}: the newest Start that came meanwhile. */
+  private boolean planning;
+  private Start queued;
 
   private Rebalancer(ActorContext<Command> ctx, WorkerEnv env, ActorRef<Finished> reportTo) {
     super(ctx);
@@ -83,29 +87,48 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
 
   private Behavior<Command> onStart(Start s) {
     cancelInFlight();
+    if (planning) {
+      // one plan at a time: views that come faster than plans (a flapping member) would each hold
+      // a snapshot's worth of entries at once; only the newest is planned next
+      queued = s;
+      run++;   // the plan under way is obsolete
+      return this;
+    }
+    planning = true;
     long thisRun = ++run;
     getContext().getLog().info("rebalance {} starting: epoch {} -> {}", thisRun, s.from().epoch(), s.to().epoch());
-    CompletionStage<RebalancePlan> plan = snapshot().thenApplyAsync(entries -> RebalancePlan.compute(
-        env.self(), s.from(), s.to(), env.settings().replicationFactor(), entries, env.settings().rebalanceBatch()),
+    // the snapshots' entries are decoded and planned on the blocking dispatcher, off the store actors
+    CompletionStage<RebalancePlan> plan = snapshot().thenApplyAsync(parts -> RebalancePlan.compute(
+        env.self(), s.from(), s.to(), env.settings().replicationFactor(), concat(parts), env.settings().rebalanceBatch()),
         planner);
-    getContext().pipeToSelf(plan, (p, err) -> err == null ? new Planned(thisRun, s.to(), p) : new RunFailed(thisRun, s.to(), err));
+    getContext().pipeToSelf(plan, (p, err) -> new Planned(thisRun, s.to(), p, err));
     return this;
   }
 
-  private CompletionStage<List<Entry>> snapshot() {
+  /** Every shard's snapshot (lazy lists: see {@code KvStore.snapshot}). */
+  private CompletionStage<List<List<Entry>>> snapshot() {
     List<CompletableFuture<Store.SnapshotReply>> parts = new ArrayList<>();
     for (var store : env.shards().stores())
       parts.add(Stages.plain(AskPattern.<Store.Command, Store.SnapshotReply>ask(store, Store.Snapshot::new,
           Duration.ofSeconds(30), getContext().getSystem().scheduler())));
-    return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0])).thenApply(v -> {
-      List<Entry> all = new ArrayList<>();
-      for (var p : parts) all.addAll(p.join().entries());
-      return all;
-    });
+    return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0]))
+        .thenApply(v -> parts.stream().map(p -> p.join().entries()).toList());
+  }
+
+  /** The shards' snapshots one after the other, without copying them (each entry is decoded as it is read). */
+  private static Iterable<Entry> concat(List<List<Entry>> parts) {
+    return () -> parts.stream().flatMap(List::stream).iterator();
   }
 
   private Behavior<Command> onPlanned(Planned p) {
+    planning = false;
+    if (queued != null) {
+      Start next = queued;
+      queued = null;
+      return onStart(next);
+    }
     if (p.run() != run) return this;
+    if (p.failure() != null) return onRunFailed(new RunFailed(p.run(), p.to(), p.failure()));
     RebalancePlan plan = p.plan();
     if (plan.batches().isEmpty()) return onPushed(new Pushed(p.run(), p.to(), plan, Set.of()));
     getContext().getLog().info("rebalance {}: pushing {} keys in {} batches", p.run(), plan.keysToMove(), plan.batches().size());

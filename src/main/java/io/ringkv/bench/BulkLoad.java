@@ -1,0 +1,94 @@
+package io.ringkv.bench;
+
+import com.typesafe.config.ConfigFactory;
+import io.ringkv.cluster.ClusterView;
+import io.ringkv.cluster.Member;
+import io.ringkv.net.Wire;
+import io.ringkv.storage.Entry;
+import io.ringkv.storage.HybridClock;
+import io.ringkv.storage.Version;
+import io.ringkv.storage.Versioned;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * {@code bench --bulk CONTROLLER_URL}: a preload for benchmarks that need millions of keys (the
+ * rebalance): every key's 3 copies go straight to its owners as batches of versioned entries on
+ * {@code POST /replicate} (the path a rebalance push takes), the owners computed from the
+ * controller's {@code /ring} as every node computes them. It skips the client path on purpose:
+ * loading 1,000,000 keys through {@code PUT /kv} takes minutes on a 2-core machine. One thread per
+ * worker, each sending the keys that worker owns. For a cluster without {@code CLUSTER_TOKEN}.
+ */
+final class BulkLoad {
+  static final int BATCH = 1000;
+
+  private BulkLoad() {}
+
+  static void run(BenchOptions o) throws Exception {
+    int vnodes = ConfigFactory.load().getInt("ringkv.ring.vnodes");
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    HttpResponse<byte[]> ring = http.send(HttpRequest.newBuilder(URI.create(o.bulk() + "/ring")).GET().build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    if (ring.statusCode() != 200) throw new IllegalStateException(o.bulk() + "/ring answered " + ring.statusCode());
+    ClusterView view = Wire.readView(Wire.parse(ring.body()), vnodes);
+    int n = ConfigFactory.load().getInt("ringkv.replication.factor");
+    String value = "v".repeat(o.valueSize());
+    HybridClock clock = HybridClock.system();
+    AtomicLong sent = new AtomicLong();
+    AtomicLong errors = new AtomicLong();
+    long t0 = System.nanoTime();
+    List<Thread> threads = new ArrayList<>();
+    for (Member target : view.members().values()) {
+      if (!view.isUp(target.id())) continue;
+      Thread t = new Thread(() -> {
+        HttpConnection c = new HttpConnection(URI.create(target.url()), (int) o.timeout().toMillis());
+        List<Entry> batch = new ArrayList<>(BATCH);
+        for (int k = 0; k < o.keys(); k++) {
+          String key = o.prefix() + k;
+          if (!view.ownerIds(key, n).contains(target.id())) continue;
+          batch.add(new Entry(key, new Versioned(value, new Version(clock.now(), "bulk"))));
+          if (batch.size() == BATCH) {
+            send(c, o, batch, errors);
+            sent.addAndGet(batch.size());
+            batch.clear();
+          }
+        }
+        if (!batch.isEmpty()) {
+          send(c, o, batch, errors);
+          sent.addAndGet(batch.size());
+        }
+        c.close();
+      }, "bulk-" + target.id());
+      threads.add(t);
+      t.start();
+    }
+    for (Thread t : threads) t.join();
+    double secs = (System.nanoTime() - t0) / 1e9;
+    System.out.printf(Locale.ROOT, "bulk load: %d keys, %d copies to %d workers in %.1f s = %.0f copies/s; failed batches %d%n",
+        o.keys(), sent.get(), threads.size(), secs, sent.get() / secs, errors.get());
+    System.out.printf(Locale.ROOT, "{\"mix\":\"bulk\",\"keys\":%d,\"copies\":%d,\"seconds\":%.3f,\"errors\":%d}%n",
+        o.keys(), sent.get(), secs, errors.get());
+    if (errors.get() > 0) System.exit(1);
+  }
+
+  /** One batch, tried up to 5 times (a cold JVM may miss the deadline). */
+  private static void send(HttpConnection c, BenchOptions o, List<Entry> batch, AtomicLong errors) {
+    byte[] body = Wire.bytes(Wire.entries(batch));
+    for (int attempt = 1; attempt <= LoadThread.LOAD_ATTEMPTS; attempt++) {
+      try {
+        if (c.exchange("POST", "/replicate", null, body) == 200) return;
+      } catch (IOException e) {
+        // tried again below
+      }
+    }
+    errors.incrementAndGet();
+  }
+}
