@@ -15,7 +15,9 @@ cd "$(dirname "$0")/.."
 KEYS=${1:-1000000}
 RATE=${2:-1000}
 PRELOAD=${PRELOAD:-bulk}   # bulk: straight to the owners (seconds); client: PUT /kv through the workers (minutes)
-JAVA_OPTS=${JAVA_OPTS:--Xmx2g -XX:+UseParallelGC}
+# G1 and a fixed heap: with ParallelGC, full collections of the growing old generation paused each worker
+# for 1-1.7 s under load, past the heartbeat timeout (false DOWNs that restarted the rebalance)
+JAVA_OPTS=${JAVA_OPTS:--Xms2g -Xmx2g -XX:+UseG1GC}
 source bench/lib.sh
 
 status_keys() { curl -s "$(worker_url "$1")/status" | sed -n 's/.*"keys":\([0-9]*\).*/\1/p'; }

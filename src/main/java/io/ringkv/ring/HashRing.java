@@ -97,12 +97,40 @@ public final class HashRing {
     return nodes[owners[firstIndex(hash(key))]];
   }
 
-  List<String> preferenceListForHash(long h, int n) {
+  /** The preference list of every hash whose first token at or after it is the first at or after {@code h}. */
+  public List<String> preferenceListForHash(long h, int n) {
+    if (n <= 0 || nodes.length == 0) return List.of();
+    int i = firstIndex(h);
+    if (n >= byN.length) return walk(i, n);
+    // every hash between two tokens has the same list: one list per token, made once per n
+    Preferences p = byN[n];
+    if (p == null) byN[n] = p = new Preferences(n, this);
+    return p.lists[i];
+  }
+
+  /**
+   * The preference list of every token index, for one n. Shared between threads without a lock: its
+   * fields are final (so a thread that sees the object sees its lists), and two threads that race to
+   * build it build equal ones.
+   */
+  private static final class Preferences {
+    final List<String>[] lists;
+
+    @SuppressWarnings("unchecked")
+    Preferences(int n, HashRing ring) {
+      this.lists = new List[ring.tokens.length];
+      for (int i = 0; i < lists.length; i++) lists[i] = ring.walk(i, n);
+    }
+  }
+
+  /** Preferences by n (n < 8), built on first use. */
+  private final Preferences[] byN = new Preferences[8];
+
+  /** The first n distinct nodes clockwise from token index i. */
+  private List<String> walk(int i, int n) {
     int want = Math.min(n, nodes.length);
-    if (want <= 0) return List.of();
     String[] out = new String[want];
     int found = 0;
-    int i = firstIndex(h);
     // a small bitset of nodes already taken; nodes.length is small (tens), so a boolean[] is cheap
     boolean[] taken = new boolean[nodes.length];
     for (int step = 0; step < tokens.length && found < want; step++) {
@@ -117,14 +145,33 @@ public final class HashRing {
 
   /** Index of the first token >= h, wrapping to 0 past the end. */
   private int firstIndex(long h) {
+    return firstAtOrAfter(tokens, h);
+  }
+
+  /** In a sorted non-empty array: the index of the first value >= h, wrapping to 0 past the end. */
+  public static int firstAtOrAfter(long[] sorted, long h) {
     int lo = 0;
-    int hi = tokens.length;
+    int hi = sorted.length;
     while (lo < hi) {
       int mid = (lo + hi) >>> 1;
-      if (tokens[mid] < h) lo = mid + 1;
+      if (sorted[mid] < h) lo = mid + 1;
       else hi = mid;
     }
-    return lo == tokens.length ? 0 : lo;
+    return lo == sorted.length ? 0 : lo;
+  }
+
+  /**
+   * Every token of either ring, sorted, without repeats: between two consecutive ones (and past the
+   * last, round to the first) every hash has the same preference list in both rings.
+   */
+  public static long[] boundaries(HashRing a, HashRing b) {
+    long[] all = new long[a.tokens.length + b.tokens.length];
+    System.arraycopy(a.tokens, 0, all, 0, a.tokens.length);
+    System.arraycopy(b.tokens, 0, all, a.tokens.length, b.tokens.length);
+    Arrays.sort(all);
+    int n = 0;
+    for (int i = 0; i < all.length; i++) if (i == 0 || all[i] != all[i - 1]) all[n++] = all[i];
+    return Arrays.copyOf(all, n);
   }
 
   /**

@@ -2,6 +2,7 @@ package io.ringkv.worker;
 
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
+import io.ringkv.ring.HashRing;
 import io.ringkv.storage.Entry;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -35,23 +36,13 @@ public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int key
     Map<String, List<Entry>> perTarget = new LinkedHashMap<>();
     List<Handoff> handoffs = new ArrayList<>();
     int moving = 0;
+    Stretches stretches = new Stretches(self, from, to, n);
     for (Entry e : entries) {
-      List<String> newOwners = to.ownerIds(e.key(), n);
-      if (newOwners.isEmpty()) continue;                 // nobody to hand to: keep everything
-      List<String> oldOwners = stillHolding(from.ownerIds(e.key(), n), from, to);
-      boolean selfOld = oldOwners.contains(self);
-      boolean selfNew = newOwners.contains(self);
-      List<String> gained = new ArrayList<>(newOwners);
-      if (selfOld) gained.removeAll(oldOwners);
-      if (selfNew) {
-        if (!selfOld || gained.isEmpty()) continue;
-        if (self.equals(pusher(oldOwners, newOwners, to))) moving++;
-      } else {
-        handoffs.add(new Handoff(e, Set.copyOf(gained)));
-        if (gained.isEmpty()) continue;
-        moving++;
-      }
-      for (String g : gained) perTarget.computeIfAbsent(g, k -> new ArrayList<>()).add(e);
+      Decision d = stretches.decide(e.key());
+      if (d == null) continue;
+      if (d.handoff() != null) handoffs.add(new Handoff(e, d.handoff()));
+      if (d.counts()) moving++;
+      for (String g : d.gained()) perTarget.computeIfAbsent(g, k -> new ArrayList<>()).add(e);
     }
     List<Batch> batches = new ArrayList<>();
     perTarget.forEach((target, list) -> {
@@ -60,6 +51,47 @@ public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int key
         batches.add(new Batch(m, List.copyOf(list.subList(i, Math.min(list.size(), i + batchSize)))));
     });
     return new RebalancePlan(List.copyOf(batches), List.copyOf(handoffs), moving);
+  }
+
+  /** What to do with a key: push it to {@code gained}; hand it off to {@code handoff} (null: keep it); count it as moved. */
+  private record Decision(List<String> gained, Set<String> handoff, boolean counts) {}
+
+  /**
+   * The decision for every stretch of the ring between two consecutive tokens of either view: all
+   * keys whose hash falls in one stretch have the same owners in both views, so a key costs a hash and
+   * a binary search instead of two preference lists and their set arithmetic (a million keys on a
+   * busy worker planned in 36 s before, most of it in those lists).
+   */
+  private static final class Stretches {
+    private final long[] bounds;
+    private final Decision[] decisions;
+
+    Stretches(String self, ClusterView from, ClusterView to, int n) {
+      bounds = HashRing.boundaries(from.ring(), to.ring());
+      decisions = new Decision[bounds.length];
+      for (int i = 0; i < bounds.length; i++)
+        decisions[i] = decide(self, from, to, from.ring().preferenceListForHash(bounds[i], n),
+            to.ring().preferenceListForHash(bounds[i], n));
+    }
+
+    Decision decide(String key) {
+      if (bounds.length == 0) return null;
+      return decisions[HashRing.firstAtOrAfter(bounds, HashRing.hash(key))];
+    }
+
+    private static Decision decide(String self, ClusterView from, ClusterView to, List<String> oldRaw, List<String> newOwners) {
+      if (newOwners.isEmpty()) return null;                 // nobody to hand to: keep everything
+      List<String> oldOwners = stillHolding(oldRaw, from, to);
+      boolean selfOld = oldOwners.contains(self);
+      boolean selfNew = newOwners.contains(self);
+      List<String> gained = new ArrayList<>(newOwners);
+      if (selfOld) gained.removeAll(oldOwners);
+      if (selfNew) {
+        if (!selfOld || gained.isEmpty()) return null;
+        return new Decision(List.copyOf(gained), null, self.equals(pusher(oldOwners, newOwners, to)));
+      }
+      return new Decision(List.copyOf(gained), Set.copyOf(gained), !gained.isEmpty());
+    }
   }
 
   /** Old owners minus those that restarted in between (a new instance lost its in-memory copy). */

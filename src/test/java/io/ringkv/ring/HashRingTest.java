@@ -138,4 +138,34 @@ class HashRingTest {
     assertTrue(HashRing.hash("alpha") != HashRing.hash("alphb"));
     assertEquals(HashRing.fmix64(0xcbf29ce484222325L), HashRing.hash(""));
   }
+
+  @Test
+  void everyKeyBetweenTwoBoundariesHasTheSameListsInBothRings() {
+    HashRing four = HashRing.of(List.of("w1", "w2", "w3", "w4"), 64);
+    HashRing[] others = {four.without("w2"), four.with("w5"), HashRing.of(List.of("w9"), 3), HashRing.empty(64)};
+    Random rnd = new Random(7);
+    for (HashRing other : others) {
+      long[] bounds = HashRing.boundaries(four, other);
+      for (int i = 1; i < bounds.length; i++) assertTrue(bounds[i - 1] < bounds[i], "sorted, no repeats");
+      for (int k = 0; k < 20_000; k++) {
+        String key = "key-" + rnd.nextInt();
+        long at = bounds[HashRing.firstAtOrAfter(bounds, HashRing.hash(key))];
+        assertEquals(four.preferenceList(key, 3), four.preferenceListForHash(at, 3), key);
+        assertEquals(other.preferenceList(key, 3), other.preferenceListForHash(at, 3), key);
+      }
+    }
+  }
+
+  @Test
+  void listsForDifferentNsDoNotMixUp() {
+    HashRing ring = HashRing.of(List.of("a", "b", "c", "d", "e"), 16);
+    for (int k = 0; k < 1000; k++) {
+      String key = "k" + k;
+      List<String> three = ring.preferenceList(key, 3);
+      assertEquals(three.subList(0, 1), ring.preferenceList(key, 1));
+      assertEquals(three, ring.preferenceList(key, 3));
+      assertEquals(5, ring.preferenceList(key, 9).size(), "n beyond the nodes: every node once");
+      assertEquals(three, ring.preferenceList(key, 5).subList(0, 3));
+    }
+  }
 }
