@@ -32,6 +32,7 @@ public record NodeSettings(
     Duration tombstoneTtl,
     int rebalanceBatch,
     int rebalanceParallelism,
+    Duration rebalancePushTimeout,
     String clusterToken,
     Duration leaveTimeout,
     String apiToken) {
@@ -78,6 +79,7 @@ public record NodeSettings(
         c.getDuration("storage.tombstone-ttl"),
         c.getInt("rebalance.batch-size"),
         c.getInt("rebalance.parallelism"),
+        c.getDuration("rebalance.push-timeout"),
         c.getString("cluster-token"),
         c.getDuration("leave-timeout"),
         c.getString("api-token"));
@@ -95,14 +97,14 @@ public record NodeSettings(
     return new NodeSettings(id, host, port, host, port, controllerAddr, replicationFactor, writeQuorum, readQuorum,
         requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin, registerBackoffMax,
         vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch, rebalanceParallelism,
-        clusterToken, leaveTimeout, apiToken);
+        rebalancePushTimeout, clusterToken, leaveTimeout, apiToken);
   }
 
   public NodeSettings withNodeId(String id) {
     return new NodeSettings(id, bindHost, port, advertiseHost, advertisePort, controllerAddr, replicationFactor, writeQuorum,
         readQuorum, requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin,
         registerBackoffMax, vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch,
-        rebalanceParallelism, clusterToken, leaveTimeout, apiToken);
+        rebalanceParallelism, rebalancePushTimeout, clusterToken, leaveTimeout, apiToken);
   }
 
   /** Every setting, the secrets masked ("" when unset, "***" when set): safe to log. */

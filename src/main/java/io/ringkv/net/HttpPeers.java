@@ -91,9 +91,18 @@ public final class HttpPeers implements Peers {
     return replicateBatch(to.url(), entries).thenApply(List::size);
   }
 
-  /** Over the link in the binary layout ({@link Frames#entries}); as JSON to {@code POST /replicate} without one. */
+  @Override
+  public CompletionStage<Integer> push(Member to, List<Entry> entries) {
+    return replicateBatch(to.url(), entries, settings.rebalancePushTimeout()).thenApply(List::size);
+  }
+
   private CompletionStage<List<Integer>> replicateBatch(String url, List<Entry> entries) {
-    return exchange(url, Frames.Kind.ENTRIES, () -> Frames.entries(entries), "/replicate", () -> Wire.entries(entries), peerTimeout)
+    return replicateBatch(url, entries, peerTimeout);
+  }
+
+  /** Over the link in the binary layout ({@link Frames#entries}); as JSON to {@code POST /replicate} without one. */
+  private CompletionStage<List<Integer>> replicateBatch(String url, List<Entry> entries, Duration timeout) {
+    return exchange(url, Frames.Kind.ENTRIES, () -> Frames.entries(entries), "/replicate", () -> Wire.entries(entries), timeout)
         .thenApply(body -> java.util.Collections.nCopies(entries.size(), 1));
   }
 

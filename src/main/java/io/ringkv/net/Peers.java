@@ -20,6 +20,14 @@ public interface Peers {
   /** Applies replicas on {@code to} (each only if newer there); completes with how many entries {@code to} took. */
   CompletionStage<Integer> replicate(Member to, List<Entry> entries);
 
+  /**
+   * A rebalance's batch for a new owner: {@link #replicate}, under the deadline for bulk work
+   * ({@code REBALANCE_PUSH_TIMEOUT}) rather than the client path's.
+   */
+  default CompletionStage<Integer> push(Member to, List<Entry> entries) {
+    return replicate(to, entries);
+  }
+
   /** Reads {@code to}'s own copy of the key, tombstone included. */
   CompletionStage<Optional<Versioned>> fetch(Member to, String key);
 

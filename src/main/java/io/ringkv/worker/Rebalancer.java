@@ -117,7 +117,25 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
 
   /** The shards' snapshots one after the other, without copying them (each entry is decoded as it is read). */
   private static Iterable<Entry> concat(List<List<Entry>> parts) {
-    return () -> parts.stream().flatMap(List::stream).iterator();
+    return () -> new java.util.Iterator<>() {
+      private int part;
+      private int i;
+
+      @Override
+      public boolean hasNext() {
+        while (part < parts.size() && i == parts.get(part).size()) {
+          part++;
+          i = 0;
+        }
+        return part < parts.size();
+      }
+
+      @Override
+      public Entry next() {
+        if (!hasNext()) throw new java.util.NoSuchElementException();
+        return parts.get(part).get(i++);
+      }
+    };
   }
 
   private Behavior<Command> onPlanned(Planned p) {
@@ -137,7 +155,7 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
     var pair = Source.from(plan.batches())
         .viaMat(KillSwitches.single(), Keep.right())
         .mapAsyncUnordered(env.settings().rebalanceParallelism(), batch ->
-            Stages.plain(Patterns.retry(() -> env.peers().replicate(batch.target(), batch.entries()), PUSH_ATTEMPTS,
+            Stages.plain(Patterns.retry(() -> env.peers().push(batch.target(), batch.entries()), PUSH_ATTEMPTS,
                     Duration.ofMillis(200), scheduler, ec))
                 .handle((ok, err) -> err == null ? "" : batch.target().id()))
         .toMat(Sink.<Set<String>, String>fold(new HashSet<>(), (failed, t) -> {
