@@ -33,6 +33,7 @@ public record NodeSettings(
     int rebalanceBatch,
     int rebalanceParallelism,
     Duration rebalancePushTimeout,
+    int rebalanceMaxRate,
     String clusterToken,
     Duration leaveTimeout,
     String apiToken) {
@@ -80,6 +81,7 @@ public record NodeSettings(
         c.getInt("rebalance.batch-size"),
         c.getInt("rebalance.parallelism"),
         c.getDuration("rebalance.push-timeout"),
+        c.getInt("rebalance.max-rate"),
         c.getString("cluster-token"),
         c.getDuration("leave-timeout"),
         c.getString("api-token"));
@@ -97,14 +99,14 @@ public record NodeSettings(
     return new NodeSettings(id, host, port, host, port, controllerAddr, replicationFactor, writeQuorum, readQuorum,
         requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin, registerBackoffMax,
         vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch, rebalanceParallelism,
-        rebalancePushTimeout, clusterToken, leaveTimeout, apiToken);
+        rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken);
   }
 
   public NodeSettings withNodeId(String id) {
     return new NodeSettings(id, bindHost, port, advertiseHost, advertisePort, controllerAddr, replicationFactor, writeQuorum,
         readQuorum, requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin,
         registerBackoffMax, vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch,
-        rebalanceParallelism, rebalancePushTimeout, clusterToken, leaveTimeout, apiToken);
+        rebalanceParallelism, rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken);
   }
 
   /** Every setting, the secrets masked ("" when unset, "***" when set): safe to log. */

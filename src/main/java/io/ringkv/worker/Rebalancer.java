@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -152,7 +153,10 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
     getContext().getLog().info("rebalance {}: pushing {} keys in {} batches", p.run(), plan.keysToMove(), plan.batches().size());
     var scheduler = Adapter.toClassic(getContext().getSystem()).scheduler();
     var ec = getContext().getExecutionContext();
-    var pair = Source.from(plan.batches())
+    Source<RebalancePlan.Batch, NotUsed> batches = Source.from(plan.batches());
+    int maxRate = env.settings().rebalanceMaxRate();
+    if (maxRate > 0) batches = batches.throttle(maxRate, Duration.ofSeconds(1), b -> b.entries().size());
+    var pair = batches
         .viaMat(KillSwitches.single(), Keep.right())
         .mapAsyncUnordered(env.settings().rebalanceParallelism(), batch ->
             Stages.plain(Patterns.retry(() -> env.peers().push(batch.target(), batch.entries()), PUSH_ATTEMPTS,
