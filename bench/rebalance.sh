@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # bench/rebalance.sh: how fast the cluster restores the replication factor, and what clients feel
-# meanwhile. A controller and 4 workers; KEYS keys (1,000,000) of 100 B written through all workers
-# (3 copies each); then a foreground load (open loop, RATE requests/s, 50/50 PUT/GET on the same
-# keys) starts, and 5 s into it one worker is killed with kill -9. Prints: kill -> DOWN, DOWN ->
+# meanwhile. A controller and 4 workers; KEYS keys (1,000,000) of 100 B at 3 copies each; JIT (60)
+# seconds of client load to compile the client path; then a foreground load (open loop, RATE
+# requests/s, 50/50 PUT/GET on the same keys) starts, and 5 s into it one worker is killed with
+# kill -9. Prints: kill -> DOWN, DOWN ->
 # every key back at 3 copies on the 3 survivors, and the foreground's throughput, p50/p99/p99.9
 # and errors over the window that contains the failure and the rebalance.
 #
 # The preload goes straight to the owners (bench --bulk) unless PRELOAD=client: 1,000,000 keys through
 # PUT /kv take many minutes on a 2-core machine, and the rebalance is what is measured here.
 #
-# Usage: [PRELOAD=bulk|client] bench/rebalance.sh [KEYS] [RATE]       (1000000, 1000)   needs target/ringkv.jar
+# Usage: [PRELOAD=bulk|client] [JIT=60] bench/rebalance.sh [KEYS] [RATE]   (1000000, 1000)   needs target/ringkv.jar
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KEYS=${1:-1000000}
 RATE=${2:-1000}
+JIT=${JIT:-60}             # seconds of client load before the measured window
 PRELOAD=${PRELOAD:-bulk}   # bulk: straight to the owners (seconds); client: PUT /kv through the workers (minutes)
 # G1 and a fixed heap: with ParallelGC, full collections of the growing old generation paused each worker
 # for 1-1.7 s under load, past the heartbeat timeout (false DOWNs that restarted the rebalance)
@@ -45,6 +47,11 @@ else
 fi
 log "written in $(since "$T") s: $LOAD"
 wait_for "3 copies of every key" 120 settled $((3 * KEYS)) 1 2 3 4
+
+# The bulk preload never ran the client path: warm its JIT up as run.sh does, at the foreground's mix
+# (a cold client path serves a few dozen requests/s here, which would be charged to the rebalance)
+log "JIT warm-up of the client path: $JIT s of 50/50 (closed loop)"
+bench --targets "$(all_workers)" --put 50 --keys "$KEYS" --prefix r- -c 16 -d "$JIT" --warmup 0 >/dev/null
 
 VICTIM=2
 FG_SECONDS=30

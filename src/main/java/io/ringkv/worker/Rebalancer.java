@@ -35,7 +35,8 @@ import org.apache.pekko.stream.javadsl.Source;
  * Moves this worker's data after a view change: snapshots the store shards, plans the transfers
  * off the actor ({@link RebalancePlan}), pushes the batches as a Pekko Stream with bounded
  * parallelism and retries, then drops the keys it handed off once their new owners acknowledged.
- * A newer view cancels the run in flight and starts over from the last completed view.
+ * A newer view cancels the run in flight and starts over from the last completed view; one plan is
+ * computed at a time (the views that arrive meanwhile coalesce into the newest).
  */
 public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
   public sealed interface Command {}
