@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/rebalance.sh: how fast the cluster restores the replication factor, and what clients feel
-# meanwhile. A controller and 4 workers; KEYS keys (1,000,000) of 100 B at 3 copies each; JIT (60)
+# meanwhile. A controller and 4 workers; KEYS keys (1,000,000) of 100 B at 3 copies each; JIT (180)
 # seconds of client load to compile the client path; then a foreground load (open loop, RATE
 # requests/s, 50/50 PUT/GET on the same keys) starts, and 5 s into it one worker is killed with
 # kill -9. Prints: kill -> DOWN, DOWN ->
@@ -10,12 +10,12 @@
 # The preload goes straight to the owners (bench --bulk) unless PRELOAD=client: 1,000,000 keys through
 # PUT /kv take many minutes on a 2-core machine, and the rebalance is what is measured here.
 #
-# Usage: [PRELOAD=bulk|client] [JIT=60] bench/rebalance.sh [KEYS] [RATE]   (1000000, 1000)   needs target/ringkv.jar
+# Usage: [PRELOAD=bulk|client] [JIT=180] bench/rebalance.sh [KEYS] [RATE]   (1000000, 1000)   needs target/ringkv.jar
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KEYS=${1:-1000000}
 RATE=${2:-1000}
-JIT=${JIT:-60}             # seconds of client load before the measured window
+JIT=${JIT:-180}            # seconds of client load before the measured window (5 JVMs on 2 cores compile for minutes)
 PRELOAD=${PRELOAD:-bulk}   # bulk: straight to the owners (seconds); client: PUT /kv through the workers (minutes)
 # G1 and a fixed heap: with ParallelGC, full collections of the growing old generation paused each worker
 # for 1-1.7 s under load, past the heartbeat timeout (false DOWNs that restarted the rebalance)
