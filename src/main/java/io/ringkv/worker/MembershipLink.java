@@ -1,5 +1,6 @@
 package io.ringkv.worker;
 
+import com.typesafe.config.Config;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.net.PeerException;
@@ -8,6 +9,7 @@ import java.time.Duration;
 import java.util.UUID;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -52,6 +54,14 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
 
   public static Behavior<Command> create(NodeSettings settings, Peers peers, ActorRef<Worker.Command> worker) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new MembershipLink(ctx, timers, settings, peers, worker)));
+  }
+
+  /** The link's own thread (application.conf), apart from the dispatcher that carries the data. */
+  static final String DISPATCHER = "ringkv.membership-dispatcher";
+
+  /** Where to run the link: its own dispatcher, or the default one in a system configured without it. */
+  public static DispatcherSelector dispatcher(Config config) {
+    return config.hasPath(DISPATCHER) ? DispatcherSelector.fromConfig(DISPATCHER) : DispatcherSelector.defaultDispatcher();
   }
 
   private static final int MAX_HEARTBEATS_IN_FLIGHT = 3;

@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -66,8 +65,6 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   }
 
   private static final Duration REBALANCE_RETRY = Duration.ofSeconds(1);
-  /** Heartbeats on a thread of their own (application.conf); a test system without it uses the default. */
-  static final String MEMBERSHIP_DISPATCHER = "ringkv.membership-dispatcher";
   private final WorkerEnv env;
   private final TimerScheduler<Command> timers;
   private final ActorRef<Rebalancer.Command> rebalancer;
@@ -93,8 +90,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     ActorRef<Rebalancer.Finished> finished = ctx.messageAdapter(Rebalancer.Finished.class, WrappedFinished::new);
     this.rebalancer = ctx.spawn(Rebalancer.create(env, finished), "rebalancer");
     this.link = ctx.spawn(MembershipLink.create(env.settings(), env.peers(), ctx.getSelf()), "membership",
-        ctx.getSystem().settings().config().hasPath(MEMBERSHIP_DISPATCHER) ? DispatcherSelector.fromConfig(MEMBERSHIP_DISPATCHER)
-            : DispatcherSelector.defaultDispatcher());
+        MembershipLink.dispatcher(ctx.getSystem().settings().config()));
   }
 
   @Override
