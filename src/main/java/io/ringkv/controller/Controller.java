@@ -159,8 +159,10 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
       l.replyTo().tell(new Reply(404, view, "unknown node " + l.nodeId()));
       return this;
     }
-    if (m.instance() != null && l.instance() != null && !m.instance().equals(l.instance())) {
-      l.replyTo().tell(new Reply(409, view, "node id " + l.nodeId() + " belongs to another process"));
+    // only the registered process itself may leave: a leave without its instance (or a stale one from
+    // an earlier incarnation) would take a live node DOWN
+    if (m.instance() != null && !m.instance().equals(l.instance())) {
+      l.replyTo().tell(new Reply(409, view, "node id " + l.nodeId() + " is registered by another process instance"));
       return this;
     }
     timers.cancel(new SuspectAfter(l.nodeId()));

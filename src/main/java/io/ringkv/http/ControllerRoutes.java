@@ -81,7 +81,7 @@ public final class ControllerRoutes extends JsonRoutes {
   private Route leave(JsonNode body) {
     ObjectNode o = Wire.object(body);
     String id = Wire.requiredString(o, "node_id");
-    String instance = Wire.optionalString(o, "instance", null);
+    String instance = Wire.requiredString(o, "instance");   // the leaving process's own, from its registration
     return onSuccess(api.leave(id, instance), r -> {
       if (r.status() != 200) return complete(Errors.detail(r.status(), r.detail()));
       ObjectNode out = Wire.NODES.objectNode();

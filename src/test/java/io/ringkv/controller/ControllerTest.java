@@ -175,6 +175,22 @@ class ControllerTest {
   }
 
   @Test
+  void onlyTheRegisteredProcessCanLeave() {
+    register("worker1", "i1", null);
+    register("worker2", "i2", null);
+    long epoch = view().epoch();
+    for (String instance : new String[] {null, "", "i2", "an-earlier-incarnation"}) {
+      controller.tell(new Controller.Leave("worker1", instance, replies.ref()));
+      assertEquals(409, replies.receiveMessage().status(), "a leave of worker1 with instance " + instance);
+    }
+    assertTrue(view().isUp("worker1"));
+    assertEquals(epoch, view().epoch());
+    controller.tell(new Controller.Leave("worker1", "i1", replies.ref()));
+    assertEquals(200, replies.receiveMessage().status());
+    assertFalse(view().isUp("worker1"));
+  }
+
+  @Test
   void heartbeatsKeepANodeUp() {
     register("worker1", "i1", null);
     peers.takePushes();
