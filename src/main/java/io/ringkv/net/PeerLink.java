@@ -14,6 +14,7 @@ import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.ws.BinaryMessage;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.WebSocketRequest;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgradeResponse;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
@@ -58,13 +59,21 @@ final class PeerLink {
         Flow.fromSinkAndSourceCoupledMat(in, Source.<Message>queue(queueSize), Keep.both());
     var materialized = http.singleWebSocketRequest(req, flow, mat);
     this.out = materialized.second().second();
-    materialized.first().whenComplete((upgrade, err) -> {
+    CompletionStage<WebSocketUpgradeResponse> upgraded = materialized.first();
+    upgraded.whenComplete((upgrade, err) -> {
       if (err != null) close(err);
-      else if (!upgrade.isValid())
-        close(new Unsupported(wsUrl + " answered the upgrade with " + upgrade.response().status().intValue()));
+      else if (!upgrade.isValid()) close(unsupported(wsUrl, upgrade));
     });
-    materialized.second().first().whenComplete((done, err) ->
-        close(err != null ? err : new IllegalStateException("link to " + wsUrl + " closed")));
+    // a refused upgrade also fails the stream ("upgrade did not finish"), often before the upgrade's
+    // own answer is seen: look at that answer first, so that an older peer is recognized as such
+    materialized.second().first().whenComplete((done, err) -> upgraded.whenComplete((upgrade, upgradeErr) -> {
+      if (upgradeErr == null && !upgrade.isValid()) close(unsupported(wsUrl, upgrade));
+      else close(err != null ? err : new IllegalStateException("link to " + wsUrl + " closed"));
+    }));
+  }
+
+  private static Unsupported unsupported(String wsUrl, WebSocketUpgradeResponse upgrade) {
+    return new Unsupported(wsUrl + " answered the upgrade with " + upgrade.response().status().intValue());
   }
 
   boolean isClosed() {
