@@ -1,5 +1,6 @@
 package io.ringkv.bench;
 
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
@@ -33,13 +34,13 @@ final class BulkLoad {
   private BulkLoad() {}
 
   static void run(BenchOptions o) throws Exception {
-    int vnodes = ConfigFactory.load().getInt("ringkv.ring.vnodes");
+    Config config = ConfigFactory.load();
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     HttpResponse<byte[]> ring = http.send(HttpRequest.newBuilder(URI.create(o.bulk() + "/ring")).GET().build(),
         HttpResponse.BodyHandlers.ofByteArray());
     if (ring.statusCode() != 200) throw new IllegalStateException(o.bulk() + "/ring answered " + ring.statusCode());
-    ClusterView view = Wire.readView(Wire.parse(ring.body()), vnodes);
-    int n = ConfigFactory.load().getInt("ringkv.replication.factor");
+    ClusterView view = Wire.readView(Wire.parse(ring.body()), config.getInt("ringkv.ring.vnodes"));
+    int n = config.getInt("ringkv.replication.factor");
     String value = "v".repeat(o.valueSize());
     HybridClock clock = HybridClock.system();
     AtomicLong sent = new AtomicLong();
@@ -55,16 +56,9 @@ final class BulkLoad {
           String key = o.prefix() + k;
           if (!view.ownerIds(key, n).contains(target.id())) continue;
           batch.add(new Entry(key, new Versioned(value, new Version(clock.now(), "bulk"))));
-          if (batch.size() == BATCH) {
-            send(c, o, batch, errors);
-            sent.addAndGet(batch.size());
-            batch.clear();
-          }
+          if (batch.size() == BATCH) send(c, o, batch, sent, errors);
         }
-        if (!batch.isEmpty()) {
-          send(c, o, batch, errors);
-          sent.addAndGet(batch.size());
-        }
+        if (!batch.isEmpty()) send(c, o, batch, sent, errors);
         c.close();
       }, "bulk-" + target.id());
       threads.add(t);
@@ -79,9 +73,11 @@ final class BulkLoad {
     if (errors.get() > 0) System.exit(1);
   }
 
-  /** One batch, tried up to 5 times (a cold JVM may miss the deadline). */
-  private static void send(HttpConnection c, BenchOptions o, List<Entry> batch, AtomicLong errors) {
+  /** One batch, tried up to 5 times (a cold JVM may miss the deadline), counted and then cleared. */
+  private static void send(HttpConnection c, BenchOptions o, List<Entry> batch, AtomicLong sent, AtomicLong errors) {
     byte[] body = Wire.bytes(Wire.entries(batch));
+    sent.addAndGet(batch.size());
+    batch.clear();
     for (int attempt = 1; attempt <= LoadThread.LOAD_ATTEMPTS; attempt++) {
       try {
         if (c.exchange("POST", "/replicate", null, body) == 200) return;

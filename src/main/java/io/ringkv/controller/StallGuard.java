@@ -24,9 +24,7 @@ public final class StallGuard {
 
   /** The periodic tick ran at {@code now}. */
   public void tick(long now) {
-    if (now - lastTick > 3 * intervalMillis) {
-      stallEnd = now;
-    }
+    if (overdue(now)) stallEnd = now;
     lastTick = now;
   }
 
@@ -35,7 +33,11 @@ public final class StallGuard {
    * a moment ago, the tick not yet run) or within a timeout of the end of the last stall.
    */
   public boolean silenceCounts(long now) {
-    if (now - lastTick > 3 * intervalMillis) return false;
-    return now - stallEnd >= timeoutMillis;
+    return !overdue(now) && now - stallEnd >= timeoutMillis;
+  }
+
+  /** More than 3 intervals since the last tick: this process was not running. */
+  private boolean overdue(long now) {
+    return now - lastTick > 3 * intervalMillis;
   }
 }

@@ -78,10 +78,13 @@ public final class Frames {
     return new Call(id, kind, msg.drop(CALL_HEADER));
   }
 
-  /** A binary WebSocket message's bytes (one that arrived whole as it is; a streamed one collected, within 10 s). */
+  /** How long a streamed WebSocket message may take to arrive whole. */
+  private static final long STRICT_TIMEOUT_MS = 10_000;
+
+  /** A binary WebSocket message's bytes (one that arrived whole as it is; a streamed one collected). */
   public static CompletionStage<ByteString> bytes(BinaryMessage m, Materializer mat) {
     if (m.isStrict()) return CompletableFuture.completedFuture(m.getStrictData());
-    return m.toStrict(10_000, mat).thenApply(s -> s.getStrictData());
+    return m.toStrict(STRICT_TIMEOUT_MS, mat).thenApply(s -> s.getStrictData());
   }
 
   /** Entries in the binary layout (see the class comment). */
