@@ -7,6 +7,7 @@ import io.ringkv.http.ControllerRoutes;
 import io.ringkv.http.HttpServer;
 import io.ringkv.http.WorkerRoutes;
 import io.ringkv.net.HttpPeers;
+import io.ringkv.net.LinkServer;
 import io.ringkv.net.Peers;
 import io.ringkv.storage.HybridClock;
 import io.ringkv.worker.Shards;
@@ -18,6 +19,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -27,8 +29,9 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.slf4j.LoggerFactory;
 
-/** Wiring only: spawns a node's actors and binds its HTTP routes. */
+/** Wiring only: spawns a node's actors and binds its HTTP routes (and a worker's node-to-node link). */
 public final class Guardian {
   private Guardian() {}
 
@@ -52,7 +55,21 @@ public final class Guardian {
         ctx.getSystem().scheduler().scheduleOnce(Duration.ofMillis(200), () -> ctx.getSystem().terminate(),
             ctx.getSystem().executionContext());
       };
-      bindOrStop(ctx, settings, new WorkerRoutes(api, settings, stop).routes());
+      AtomicInteger linkPort = new AtomicInteger();
+      WorkerRoutes routes = new WorkerRoutes(api, settings, stop, linkPort::get);
+      var system = ctx.getSystem();   // the callback below runs outside the actor: no ctx there
+      var log = LoggerFactory.getLogger(LinkServer.class);
+      LinkServer.start(system, settings.bindHost(), settings.peerPort(), settings.clusterToken(),
+          settings.apiToken(), routes.linkCalls()).whenComplete((port, err) -> {
+            if (err != null) {
+              log.error("could not bind the node-to-node link on {}:{}: {}", settings.bindHost(), settings.peerPort(), err.getMessage());
+              system.terminate();
+            } else {
+              log.info("{} node-to-node link listening on port {}", settings.nodeId(), port);
+              linkPort.set(settings.advertisePeerPort() > 0 ? settings.advertisePeerPort() : port);
+            }
+          });
+      bindOrStop(ctx, settings, routes.routes());
       return Behaviors.empty();
     });
   }

@@ -82,7 +82,9 @@ public final class Main {
         "ringkv.node-id", id,
         "ringkv.http.host", host,
         "ringkv.http.port", port,
-        "ringkv.advertise-host", host)).withFallback(base);
+        "ringkv.advertise-host", host,
+        "ringkv.link.port", 0,             // any free port each: the four workers share this machine
+        "ringkv.link.advertise-port", 0)).withFallback(base);
   }
 
   /** The controller listens on 8000 unless PORT says otherwise (workers default to 8001). */

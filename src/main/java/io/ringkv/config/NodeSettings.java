@@ -15,6 +15,8 @@ public record NodeSettings(
     int port,
     String advertiseHost,
     int advertisePort,
+    int peerPort,
+    int advertisePeerPort,
     String controllerAddr,
     int replicationFactor,
     int writeQuorum,
@@ -51,6 +53,9 @@ public record NodeSettings(
       throw new IllegalArgumentException("HEARTBEAT_TIMEOUT must exceed two HEARTBEAT_INTERVALs");
     if (nodeId == null || nodeId.isBlank()) throw new IllegalArgumentException("NODE_ID must not be empty");
     if (storeShards < 1) throw new IllegalArgumentException("STORE_SHARDS must be >= 1");
+    if (peerPort < 0 || peerPort > 65535) throw new IllegalArgumentException("PEER_PORT must be between 0 and 65535");
+    if (advertisePeerPort < 0 || advertisePeerPort > 65535)
+      throw new IllegalArgumentException("ADVERTISE_PEER_PORT must be between 0 and 65535");
   }
 
   public static NodeSettings from(Config root) {
@@ -63,6 +68,8 @@ public record NodeSettings(
         c.getInt("http.port"),
         advertise,
         c.getInt("advertise-port") > 0 ? c.getInt("advertise-port") : c.getInt("http.port"),
+        c.getInt("link.port"),
+        c.getInt("link.advertise-port"),
         stripSlash(c.getString("controller-addr")),
         c.getInt("replication.factor"),
         c.getInt("replication.write-quorum"),
@@ -96,14 +103,14 @@ public record NodeSettings(
   public record LocalLayout(String host, int controllerPort, List<Integer> workerPorts) {}
 
   public NodeSettings withNode(String id, String host, int port) {
-    return new NodeSettings(id, host, port, host, port, controllerAddr, replicationFactor, writeQuorum, readQuorum,
+    return new NodeSettings(id, host, port, host, port, 0, 0, controllerAddr, replicationFactor, writeQuorum, readQuorum,
         requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin, registerBackoffMax,
         vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch, rebalanceParallelism,
         rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken);
   }
 
   public NodeSettings withNodeId(String id) {
-    return new NodeSettings(id, bindHost, port, advertiseHost, advertisePort, controllerAddr, replicationFactor, writeQuorum,
+    return new NodeSettings(id, bindHost, port, advertiseHost, advertisePort, peerPort, advertisePeerPort, controllerAddr, replicationFactor, writeQuorum,
         readQuorum, requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin,
         registerBackoffMax, vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch,
         rebalanceParallelism, rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken);

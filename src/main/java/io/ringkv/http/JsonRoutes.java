@@ -3,9 +3,8 @@ package io.ringkv.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.ringkv.net.HttpPeers;
 import io.ringkv.net.Wire;
+import io.ringkv.util.Secret;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -22,9 +21,9 @@ abstract class JsonRoutes extends AllDirectives {
   private static final long DRAIN_LIMIT = 64L * 1024 * 1024;
   private static final FiniteDuration BODY_TIMEOUT = FiniteDuration.apply(10, TimeUnit.SECONDS);
   private static final String BEARER = "Bearer ";
-  /** SHA-256 of each secret (null = not configured): offered values are compared digest to digest, in constant time. */
-  private final byte[] clusterToken;
-  private final byte[] apiToken;
+  /** Each secret, null when not configured. */
+  private final Secret clusterToken;
+  private final Secret apiToken;
   private final long maxBodyBytes;
 
   JsonRoutes(String clusterToken, long maxBodyBytes) {
@@ -32,8 +31,8 @@ abstract class JsonRoutes extends AllDirectives {
   }
 
   JsonRoutes(String clusterToken, String apiToken, long maxBodyBytes) {
-    this.clusterToken = clusterToken.isEmpty() ? null : sha256(clusterToken);
-    this.apiToken = apiToken.isEmpty() ? null : sha256(apiToken);
+    this.clusterToken = Secret.of(clusterToken);
+    this.apiToken = Secret.of(apiToken);
     this.maxBodyBytes = maxBodyBytes;
   }
 
@@ -69,14 +68,14 @@ abstract class JsonRoutes extends AllDirectives {
   Route clusterOnly(Supplier<Route> inner) {
     if (clusterToken == null) return inner.get();
     return optionalHeaderValueByName(HttpPeers.TOKEN_HEADER, token -> {
-      if (matches(clusterToken, token)) return inner.get();
+      if (clusterToken.matches(token)) return inner.get();
       return complete(Errors.detail(401, "this endpoint is for cluster members: a valid " + HttpPeers.TOKEN_HEADER + " header is required"));
     });
   }
 
   /** Whether the request carries the cluster token (always true when none is configured). */
   boolean hasClusterToken(Optional<String> token) {
-    return clusterToken == null || matches(clusterToken, token);
+    return clusterToken == null || clusterToken.matches(token);
   }
 
   /**
@@ -87,7 +86,7 @@ abstract class JsonRoutes extends AllDirectives {
   Route clientAuthorized(Supplier<Route> inner) {
     if (apiToken == null) return inner.get();
     return optionalHeaderValueByName("Authorization", auth -> optionalHeaderValueByName(HttpPeers.TOKEN_HEADER, token -> {
-      if (matches(apiToken, auth.flatMap(JsonRoutes::bearer)) || clusterToken != null && matches(clusterToken, token))
+      if (apiToken.matches(auth.flatMap(JsonRoutes::bearer)) || clusterToken != null && clusterToken.matches(token))
         return inner.get();
       String why = auth.isPresent() ? "the bearer token is not valid" : "an 'Authorization: Bearer <API_TOKEN>' header is required";
       return complete(Errors.detail(401, why)
@@ -100,19 +99,6 @@ abstract class JsonRoutes extends AllDirectives {
     String a = authorization.trim();
     if (a.length() <= BEARER.length() || !a.regionMatches(true, 0, BEARER, 0, BEARER.length())) return Optional.empty();
     return Optional.of(a.substring(BEARER.length()).trim());
-  }
-
-  private static boolean matches(byte[] secretDigest, Optional<String> offered) {
-    // digest first: the comparison takes the same time whatever the offered value's length or content
-    return offered.isPresent() && MessageDigest.isEqual(secretDigest, sha256(offered.get()));
-  }
-
-  private static byte[] sha256(String s) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is part of every JRE", e);
-    }
   }
 
   Route json(int status, JsonNode body) {

@@ -23,7 +23,8 @@ import org.apache.pekko.util.ByteString;
 /**
  * What other workers call on this one: the batch endpoints ({@code POST /replicate},
  * {@code /replicate/read}, {@code /forward}) as functions from a JSON body to a JSON answer, served
- * both as HTTP routes ({@link WorkerRoutes}) and over the node-to-node link ({@link #socket}).
+ * both as HTTP routes ({@link WorkerRoutes}) and as calls of the node-to-node link ({@link #serve}:
+ * on the link's TCP port, and on {@link #socket}, its WebSocket form on {@code GET /peer}).
  */
 final class PeerEndpoints {
   /** Calls of one link served at once; their answers go back as each completes. */
@@ -130,7 +131,8 @@ final class PeerEndpoints {
         .map(BinaryMessage::create);
   }
 
-  private CompletionStage<ByteString> serve(ByteString msg) {
+  /** One call of a link (either form): its answer, carrying the call's id; never a failed stage. */
+  CompletionStage<ByteString> serve(ByteString msg) {
     Frames.Call call;
     try {
       call = Frames.readCall(msg);

@@ -15,6 +15,9 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.IntSupplier;
+import org.apache.pekko.util.ByteString;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -24,17 +27,25 @@ public final class WorkerRoutes extends JsonRoutes {
   private final NodeSettings settings;
   private final Consumer<Boolean> onStop;
   private final PeerEndpoints peer;
+  private final IntSupplier linkPort;
 
   /**
    * {@code onStop}, when not null, serves {@code POST /admin/stop} (local mode: stop this worker only;
    * {@code ?mode=crash} stops it without leaving, as a kill -9 would). It is given whether to crash.
+   * {@code linkPort} is the port other workers dial for the node-to-node link (0 while not listening).
    */
-  public WorkerRoutes(WorkerApi api, NodeSettings settings, Consumer<Boolean> onStop) {
+  public WorkerRoutes(WorkerApi api, NodeSettings settings, Consumer<Boolean> onStop, IntSupplier linkPort) {
     super(settings.clusterToken(), settings.apiToken(), 8L * 1024 * 1024 + 6L * settings.maxValueBytes());
     this.api = api;
     this.settings = settings;
     this.onStop = onStop;
     this.peer = new PeerEndpoints(api, settings);
+    this.linkPort = linkPort;
+  }
+
+  /** What the node-to-node link ({@link io.ringkv.net.LinkServer}) serves: one call in, its answer out. */
+  public Function<ByteString, CompletionStage<ByteString>> linkCalls() {
+    return peer::serve;
   }
 
   public Route routes() {
@@ -49,7 +60,9 @@ public final class WorkerRoutes extends JsonRoutes {
             get(() -> keyParam(settings.maxKeyBytes(), this::fetch))))),
         path(PathMatchers.segment("replicate").slash("read"), () -> post(() -> clusterOnly(() -> jsonBody(body -> answer(peer.readMany(body)))))),
         path("forward", () -> post(() -> clusterOnly(() -> clientAuthorized(() -> jsonBody(body -> answer(peer.forward(body))))))),
-        // the node-to-node link: the three batch endpoints above as calls on one WebSocket
+        // the node-to-node link: the three batch endpoints above as calls on one TCP connection to the
+        // port this names; GET /peer is its WebSocket form, which the previous release's workers use
+        path(PathMatchers.segment("peer").slash("link"), () -> get(() -> clusterOnly(() -> clientAuthorized(this::link)))),
         path("peer", () -> get(() -> clusterOnly(() -> clientAuthorized(() -> extractMaterializer(mat ->
             handleWebSocketMessages(peer.socket(mat))))))),
         path("node_down", () -> post(() -> clusterOnly(() -> jsonBody(this::nodeDown)))),
@@ -127,6 +140,13 @@ public final class WorkerRoutes extends JsonRoutes {
       if (r.version() != null) o.put("version", r.version());
       return json(r.status(), o);
     });
+  }
+
+  /** {@code GET /peer/link}: the port of this worker's node-to-node link, as other workers should dial it. */
+  private Route link() {
+    int port = linkPort.getAsInt();
+    if (port == 0) return complete(Errors.detail(503, "the node-to-node link is not listening yet"));
+    return json(200, Wire.NODES.objectNode().put("port", port));
   }
 
   private Route fetch(String key) {

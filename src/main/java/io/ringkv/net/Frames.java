@@ -17,10 +17,13 @@ import org.apache.pekko.util.ByteString;
 import org.apache.pekko.util.ByteStringBuilder;
 
 /**
- * The messages of the node-to-node link ({@code GET /peer}, a WebSocket): each binary message is
- * one call or one answer, so that many calls share one connection, pipelined, in any order.
+ * The messages of the node-to-node link: each is one call or one answer, so that many calls share
+ * one connection, pipelined, in any order. On the link's TCP port ({@link LinkServer}) each message
+ * is a frame (int length | message), the first one a hello, an empty frame a keep-alive; on the
+ * older WebSocket form ({@code GET /peer}) each binary message is one.
  *
  * <pre>
+ *   hello:  int magic "RKL1" | short length | cluster token UTF-8 | short length | API token UTF-8
  *   call:   int id | byte kind   | body: JSON (the same body as the kind's HTTP endpoint), or entries
  *   answer: int id | short status | JSON body (the endpoint's answer, or {"detail": ...})
  *   entries: int count | count x (int key length | key UTF-8 | byte 1 = tombstone, else 0
@@ -58,6 +61,33 @@ public final class Frames {
   }
 
   public record Call(int id, Kind kind, ByteString body) {}
+
+  /** What a link's first frame offers: the tokens the HTTP forms of the endpoints take as headers ("" = none). */
+  public record Hello(String clusterToken, String apiToken) {}
+
+  private static final int HELLO_MAGIC = 0x524b4c31;   // "RKL1"
+
+  public static ByteString hello(Hello h) {
+    byte[] cluster = h.clusterToken().getBytes(StandardCharsets.UTF_8);
+    byte[] api = h.apiToken().getBytes(StandardCharsets.UTF_8);
+    return new ByteStringBuilder().putInt(HELLO_MAGIC, ORDER)
+        .putShort(cluster.length, ORDER).putBytes(cluster)
+        .putShort(api.length, ORDER).putBytes(api).result();
+  }
+
+  /** Reads a hello; anything else (another protocol, a truncated frame) is a {@link Wire.BadInput}. */
+  public static Hello readHello(ByteString msg) {
+    ByteBuffer b = ByteBuffer.wrap(msg.toArray()).order(ORDER);
+    try {
+      if (b.getInt() != HELLO_MAGIC) throw new Wire.BadInput("not a ringkv link: the first frame must be a hello");
+      String cluster = utf8(b, b.getShort() & 0xffff);
+      String api = utf8(b, b.getShort() & 0xffff);
+      if (b.hasRemaining()) throw new Wire.BadInput("hello: " + b.remaining() + " bytes after the tokens");
+      return new Hello(cluster, api);
+    } catch (BufferUnderflowException e) {
+      throw new Wire.BadInput("hello: the frame ends inside it");
+    }
+  }
 
   public record Answer(int id, int status, ByteString body) {}
 
@@ -145,7 +175,7 @@ public final class Frames {
   }
 
   private static String utf8(ByteBuffer b, int length) {
-    if (length < 0 || length > b.remaining()) throw new Wire.BadInput("entries: bad length " + length);
+    if (length < 0 || length > b.remaining()) throw new Wire.BadInput("bad length " + length);
     String s = new String(b.array(), b.arrayOffset() + b.position(), length, StandardCharsets.UTF_8);
     b.position(b.position() + length);
     return s;

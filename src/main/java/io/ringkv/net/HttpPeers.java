@@ -28,14 +28,15 @@ import org.apache.pekko.http.javadsl.model.ResponseEntity;
 import org.apache.pekko.http.javadsl.model.headers.Authorization;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Tcp;
 import org.apache.pekko.util.ByteString;
 
 /**
  * {@link Peers} over HTTP/1.1, a deadline on every call. The calls of the client path (one replica,
  * one read of a replica, one forwarded write) are grouped per peer by a {@link Batcher}: under load,
  * many of them share one call. Those calls, and the rebalancer's batches, travel over one
- * persistent {@link PeerLink} per peer (a WebSocket on {@code GET /peer}, calls pipelined on it);
- * to a peer that does not serve it (an older release) they go as {@code POST}s to the same
+ * persistent {@link PeerLink} per peer (a TCP connection to its {@link LinkServer}, calls pipelined
+ * on it); to a peer that does not serve it (an older release) they go as {@code POST}s to the same
  * endpoints' HTTP forms. A worker's calls to the controller go through a {@link ControlClient} of
  * their own; the controller's view pushes to workers go as POSTs on pooled keep-alive connections.
  */
@@ -53,10 +54,11 @@ public final class HttpPeers implements Peers {
   static final int MAX_BATCH_BYTES = 1 << 20;
   /** Calls queued on one link before it refuses more (each Batcher lane has one under way; the rebalancer a few). */
   private static final int LINK_QUEUE = 1024;
-  /** After a peer refused the upgrade, how long to use plain HTTP with it before trying again. */
+  /** After a peer answered that it serves no link (404), how long to use plain HTTP with it before asking again. */
   private static final long HTTP_ONLY_NANOS = TimeUnit.SECONDS.toNanos(30);
 
   private final Http http;
+  private final Tcp tcp;
   private final Materializer mat;
   private final NodeSettings settings;
   private final Duration peerTimeout;
@@ -67,11 +69,13 @@ public final class HttpPeers implements Peers {
   private final ConcurrentHashMap<String, PeerLink> links = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Long> httpOnlySince = new ConcurrentHashMap<>();
   private final List<HttpHeader> linkHeaders = new ArrayList<>();
+  private final Frames.Hello hello;
   /** A worker's calls to the controller, on a client and thread of their own (see {@link ControlClient}). */
   private ControlClient control;
 
   public HttpPeers(ActorSystem<?> system, NodeSettings settings) {
     this.http = Http.get(system);
+    this.tcp = Tcp.get(system);
     this.mat = Materializer.matFromSystem(system);
     this.settings = settings;
     this.peerTimeout = settings.peerTimeout();
@@ -83,6 +87,7 @@ public final class HttpPeers implements Peers {
     if (!settings.clusterToken().isEmpty()) linkHeaders.add(RawHeader.create(TOKEN_HEADER, settings.clusterToken()));
     // the link carries forwarded writes too, which take the API token when no cluster token is set
     if (!settings.apiToken().isEmpty()) linkHeaders.add(Authorization.oauth2(settings.apiToken()));
+    this.hello = new Frames.Hello(settings.clusterToken(), settings.apiToken());
   }
 
   @Override
@@ -204,7 +209,7 @@ public final class HttpPeers implements Peers {
 
   private PeerLink link(String url) {
     return links.compute(url, (u, old) -> old != null && !old.isClosed() ? old
-        : new PeerLink(http, mat, "ws" + u.substring(4) + "/peer", linkHeaders, LINK_QUEUE));
+        : new PeerLink(http, tcp, mat, u, linkHeaders, hello, LINK_QUEUE, peerTimeout));
   }
 
   /** Whether calls to {@code url} currently travel over an open link (for tests). */

@@ -1,7 +1,10 @@
 package io.ringkv.net;
 
+import java.net.InetSocketAddress;
+import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -9,31 +12,34 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.Done;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
-import org.apache.pekko.http.javadsl.model.ws.BinaryMessage;
-import org.apache.pekko.http.javadsl.model.ws.Message;
-import org.apache.pekko.http.javadsl.model.ws.WebSocketRequest;
-import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgradeResponse;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.QueueOfferResult;
 import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Framing;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.Tcp;
 import org.apache.pekko.util.ByteString;
 
 /**
- * One persistent connection to one peer: a WebSocket on its {@code GET /peer}, materialized once,
- * over which calls ({@link Frames}) are pipelined and answered in any order, matched by id: no HTTP
- * request or header parsing per call (Pekko HTTP still runs a small stream per WebSocket message). A link that fails, is closed, or
- * stays silent past a call's deadline is closed for good, failing what it still owes; the next call
- * opens a new one.
+ * One persistent connection to one peer's {@link LinkServer}, over which calls ({@link Frames}) are
+ * pipelined and answered in any order, matched by id. The peer's link port is asked for once, on
+ * {@code GET /peer/link} of its HTTP address (so a proxy or a port mapping in front of it is
+ * respected: the peer advertises the port to dial); calls made meanwhile wait in the queue. A link
+ * that fails, is closed, or stays silent past a call's deadline is closed for good, failing what it
+ * still owes; the next call opens a new one (and asks for the port again: a restarted peer may
+ * listen elsewhere).
  */
 final class PeerLink {
-  /** The peer answered the upgrade with an ordinary response: it does not serve {@code /peer} (an older release). */
+  /** The peer answered {@code GET /peer/link} with a 404: it does not serve the link (an older release). */
   static final class Unsupported extends RuntimeException {
     Unsupported(String why) {
       super(why, null, false, false);
@@ -42,38 +48,48 @@ final class PeerLink {
 
   private final ConcurrentHashMap<Integer, CompletableFuture<Frames.Answer>> pending = new ConcurrentHashMap<>();
   private final AtomicInteger ids = new AtomicInteger();
-  private final BoundedSourceQueue<Message> out;
-  private final Materializer mat;
+  private final BoundedSourceQueue<ByteString> out;
   private volatile Throwable closed;
   private volatile long lastHeard = System.nanoTime();
 
-  PeerLink(Http http, Materializer mat, String wsUrl, List<HttpHeader> headers, int queueSize) {
-    this.mat = mat;
-    WebSocketRequest req = WebSocketRequest.create(wsUrl);
-    for (HttpHeader h : headers) req = req.addHeader(h);
-    Sink<Message, CompletionStage<Done>> in = Flow.of(Message.class)
-        .filter(m -> !m.isText())
-        .mapAsync(1, m -> Frames.bytes(m.asBinaryMessage(), mat))
-        .toMat(Sink.foreach(this::onAnswer), Keep.right());
-    Flow<Message, Message, Pair<CompletionStage<Done>, BoundedSourceQueue<Message>>> flow =
-        Flow.fromSinkAndSourceCoupledMat(in, Source.<Message>queue(queueSize), Keep.both());
-    var materialized = http.singleWebSocketRequest(req, flow, mat);
-    this.out = materialized.second().second();
-    CompletionStage<WebSocketUpgradeResponse> upgraded = materialized.first();
-    upgraded.whenComplete((upgrade, err) -> {
-      if (err != null) close(err);
-      else if (!upgrade.isValid()) close(unsupported(wsUrl, upgrade));
-    });
-    // a refused upgrade also fails the stream ("upgrade did not finish"), often before the upgrade's
-    // own answer is seen: look at that answer first, so that an older peer is recognized as such
-    materialized.second().first().whenComplete((done, err) -> upgraded.whenComplete((upgrade, upgradeErr) -> {
-      if (upgradeErr == null && !upgrade.isValid()) close(unsupported(wsUrl, upgrade));
-      else close(err != null ? err : new IllegalStateException("link to " + wsUrl + " closed"));
-    }));
+  /**
+   * @param url     the peer's HTTP address ({@code http://host:port})
+   * @param headers the tokens for {@code GET /peer/link}
+   */
+  PeerLink(Http http, Tcp tcp, Materializer mat, String url, List<HttpHeader> headers, Frames.Hello hello,
+      int queueSize, Duration connectTimeout) {
+    String host = URI.create(url).getHost();
+    Flow<ByteString, ByteString, CompletionStage<NotUsed>> connection = Flow.lazyCompletionStageFlow(() ->
+        linkPort(http, mat, url, headers, connectTimeout).thenApply(port ->
+            Framing.simpleFramingProtocol(LinkServer.MAX_FRAME).join(tcp.outgoingConnection(
+                new InetSocketAddress(host, port), Optional.empty(), List.of(), false, Optional.of(connectTimeout),
+                Optional.empty()))));
+    Pair<BoundedSourceQueue<ByteString>, CompletionStage<Done>> materialized = Source.<ByteString>queue(queueSize)
+        .keepAlive(LinkServer.KEEP_ALIVE, () -> ByteString.emptyByteString())
+        .via(connection)
+        .toMat(Sink.foreach(this::onAnswer), Keep.both())
+        .run(mat);
+    this.out = materialized.first();
+    out.offer(Frames.hello(hello));
+    materialized.second().whenComplete((done, err) ->
+        close(err != null ? err : new IllegalStateException("link to " + url + " closed")));
   }
 
-  private static Unsupported unsupported(String wsUrl, WebSocketUpgradeResponse upgrade) {
-    return new Unsupported(wsUrl + " answered the upgrade with " + upgrade.response().status().intValue());
+  /** The port to dial: {@code GET /peer/link}'s answer; a 404 is {@link Unsupported}, another status a {@link PeerException}. */
+  private static CompletionStage<Integer> linkPort(Http http, Materializer mat, String url, List<HttpHeader> headers,
+      Duration timeout) {
+    HttpRequest req = HttpRequest.GET(url + "/peer/link").addHeaders(headers);
+    return http.singleRequest(req).thenCompose((HttpResponse resp) ->
+        resp.entity().toStrict(timeout.toMillis(), mat).thenApply(strict -> {
+          int status = resp.status().intValue();
+          if (status == 404) throw new Unsupported(url + " does not serve the node-to-node link (404 on /peer/link)");
+          var body = HttpPeers.parse(strict.getData().toArray());
+          if (status != 200) throw new PeerException(status, body.path("detail").asText(""));
+          int port = body.path("port").asInt(0);
+          if (port <= 0 || port > 65535) throw new PeerException(502, url + "/peer/link answered without a port: " + body);
+          return port;
+        }))
+        .toCompletableFuture().orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   boolean isClosed() {
@@ -91,7 +107,7 @@ final class PeerLink {
     int id = ids.incrementAndGet();
     long sent = System.nanoTime();
     pending.put(id, answer);
-    QueueOfferResult offered = out.offer(BinaryMessage.create(Frames.call(id, kind, body)));
+    QueueOfferResult offered = out.offer(Frames.call(id, kind, body));
     if (offered != QueueOfferResult.enqueued()) {
       pending.remove(id);
       answer.completeExceptionally(new IllegalStateException("link queue refused the call: " + offered));
@@ -110,19 +126,28 @@ final class PeerLink {
   private void onAnswer(ByteString bytes) {
     lastHeard = System.nanoTime();
     Frames.Answer a = Frames.readAnswer(bytes);
+    if (a.id() == 0 && a.status() == 401) {   // the hello was refused; the peer closes the connection
+      close(new PeerException(401, HttpPeers.parse(a.body().toArray()).path("detail").asText("")));
+      return;
+    }
     CompletableFuture<Frames.Answer> f = pending.remove(a.id());
     if (f != null) f.complete(a);
   }
 
   void close(Throwable why) {
     if (closed != null) return;
-    closed = why;
+    closed = unwrap(why);
     try {
       out.complete();   // not fail(): Pekko would log the cause as an error, and the callers get it below
     } catch (RuntimeException alreadyOver) {
       // the stream ended first: nothing left to stop
     }
     for (Integer id : pending.keySet()) fail(id);
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    while (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) t = t.getCause();
+    return t;
   }
 
   private void fail(int id) {

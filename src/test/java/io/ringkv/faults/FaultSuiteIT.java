@@ -411,22 +411,22 @@ class FaultSuiteIT {
     }
 
     private Outcome delay(String w, MembershipMonitor mon, List<String> keys) {
-      DelayProxy proxy = c.proxy();
-      long chunks0 = proxy.delayedChunks.get();
+      List<DelayProxy> proxies = c.proxies();
+      long chunks0 = proxies.stream().mapToLong(p -> p.delayedChunks.get()).sum();
       event("delay on for " + w);
       long tOn = System.nanoTime();
-      proxy.setDelay(200, 400);
+      proxies.forEach(p -> p.setDelay(200, 400));
       try {
         loadFor(SCALE.delayFor());
       } finally {
-        proxy.setDelay(0, 0);
+        proxies.forEach(p -> p.setDelay(0, 0));
       }
       long tOff = System.nanoTime();
       event("delay off for " + w);
       long tCopies = awaitCopies(keys, 4, SETTLE);
       int downs = mon.downs(tOn, System.nanoTime());
       notes.add("delay 200-400 ms per direction on every call to " + w + " for " + SCALE.delayFor().toSeconds() + " s: "
-          + (proxy.delayedChunks.get() - chunks0) + " chunks delayed");
+          + (proxies.stream().mapToLong(p -> p.delayedChunks.get()).sum() - chunks0) + " chunks delayed");
       return new Outcome("delay 200-400 ms each way to " + w + " for " + SCALE.delayFor().toSeconds() + " s", w, "–",
           Figures.secs(tCopies - tOff) + " after the delay ended", downs + " DOWNs", 0, 0, List.of());
     }

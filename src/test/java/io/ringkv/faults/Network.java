@@ -61,7 +61,7 @@ interface Network extends AutoCloseable {
     @Override public String describe() { return "plain loopback processes (no network namespaces: " + why + ")"; }
     @Override public void close() {}
 
-    private static int freePort() {
+    static int freePort() {
       try (ServerSocket s = new ServerSocket(0)) {
         return s.getLocalPort();
       } catch (IOException e) {

@@ -21,8 +21,9 @@ import java.util.function.Consumer;
 
 /**
  * A controller and four workers, each its own {@code java -jar ringkv.jar} process, on the hosts of a
- * {@link Network} (network namespaces, or loopback). One worker can sit behind a {@link DelayProxy}:
- * it advertises the proxy's address, so every node-to-node call to it goes through the proxy. Keeps
+ * {@link Network} (network namespaces, or loopback). One worker can sit behind two {@link DelayProxy}s,
+ * one for its HTTP port and one for its node-to-node link's: it advertises the proxies' address and
+ * ports, so every node-to-node call to it goes through them. Keeps
  * each node's incarnation (how many times its process was started) for {@code Observation}s, and
  * each process's output in a log file of its own.
  */
@@ -42,6 +43,9 @@ final class ProcessCluster implements AutoCloseable {
   private final Map<String, String> extraEnv;
   private final String proxied;
   private final DelayProxy proxy;
+  /** In front of the proxied worker's link port (PEER_PORT; free in its namespace, and on loopback). */
+  private final DelayProxy linkProxy;
+  private final int proxiedLinkPort;
   private final String token = UUID.randomUUID().toString();
   private final Map<String, Process> procs = new ConcurrentHashMap<>();
   private final Map<String, Integer> incarnations = new ConcurrentHashMap<>();
@@ -94,14 +98,17 @@ final class ProcessCluster implements AutoCloseable {
     this.proxied = proxied;
     this.log = log;
     this.proxy = proxied == null ? null : new DelayProxy(net.harnessHost(), net.hostOf(proxied), net.portOf(proxied));
+    this.proxiedLinkPort = proxied == null ? 0 : Network.Loopback.freePort();
+    this.linkProxy = proxied == null ? null : new DelayProxy(net.harnessHost(), net.hostOf(proxied), proxiedLinkPort);
   }
 
   Network network() {
     return net;
   }
 
-  DelayProxy proxy() {
-    return proxy;
+  /** The proxies in front of the proxied worker (its HTTP port's and its link's). */
+  List<DelayProxy> proxies() {
+    return proxy == null ? List.of() : List.of(proxy, linkProxy);
   }
 
   String proxied() {
@@ -157,6 +164,10 @@ final class ProcessCluster implements AutoCloseable {
     env.put("CLUSTER_TOKEN", token);
     env.put("ADVERTISE_HOST", node.equals(proxied) ? net.harnessHost() : net.hostOf(node));
     env.put("ADVERTISE_PORT", String.valueOf(node.equals(proxied) ? proxy.port() : net.portOf(node)));
+    if (node.equals(proxied)) {
+      env.put("PEER_PORT", String.valueOf(proxiedLinkPort));
+      env.put("ADVERTISE_PEER_PORT", String.valueOf(linkProxy.port()));
+    }
     if (!node.equals(CONTROLLER)) {
       env.put("CONTROLLER_ADDR", url(CONTROLLER));
       env.putAll(extraEnv);
@@ -405,6 +416,7 @@ final class ProcessCluster implements AutoCloseable {
       }
     }
     if (proxy != null) proxy.close();
+    if (linkProxy != null) linkProxy.close();
     for (String node : procs.keySet()) {
       try {
         Files.deleteIfExists(logDir.resolve(node + ".pid"));

@@ -13,6 +13,9 @@ import io.ringkv.config.NodeSettings;
 import io.ringkv.net.Frames;
 import io.ringkv.net.HttpPeers;
 import io.ringkv.net.Wire;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
@@ -39,7 +42,7 @@ import org.slf4j.LoggerFactory;
 /**
  * With {@code CLUSTER_TOKEN} set, the node-to-node endpoints ({@code /register}, {@code /heartbeat},
  * {@code /leave} on the controller; {@code /replicate} POST and GET, {@code /replicate/read}, {@code /forward}, {@code /node_down},
- * and the {@code /peer} link's upgrade on a worker)
+ * and the node-to-node link on a worker: {@code /peer/link}, the hello on its port, {@code /peer}'s upgrade)
  * answer a call without the token, or with a wrong one, with a JSON 401, and the forged call changes
  * nothing; the workers themselves pass the token, so the cluster forms and serves as usual. Over real
  * HTTP, one cluster of three workers for the class.
@@ -170,7 +173,8 @@ class ClusterTokenTest {
               + "{\"key\":\"" + existing + "\",\"tombstone\":true,\"version\":\"" + huge + "\"}]}");
       assertRefused("GET", cluster.url(w) + "/replicate?key=" + TestCluster.enc(existing), null);   // raw copies are not for clients
       assertRefused("POST", cluster.url(w) + "/replicate/read", "{\"keys\":[\"" + existing + "\"]}");
-      assertRefused("GET", cluster.url(w) + "/peer", null);   // the node-to-node link
+      assertRefused("GET", cluster.url(w) + "/peer", null);   // the node-to-node link (WebSocket form)
+      assertRefused("GET", cluster.url(w) + "/peer/link", null);   // where its TCP port is
       assertRefused("POST", cluster.url(w) + "/forward", "{\"writes\":[{\"key\":\"" + fresh + "\",\"value\":\"forged\"},"
           + "{\"key\":\"" + existing + "\",\"delete\":true}]}");
     }
@@ -247,6 +251,84 @@ class ClusterTokenTest {
     } finally {
       ws.abort();
     }
+  }
+
+  /**
+   * The node-to-node link on its TCP port: a hello with a wrong token is answered 401 and the
+   * connection closed, before any call is served; something that is not the link (an HTTP request)
+   * is closed; with the token, calls are served and bad ones answered with a 400, the link staying up.
+   */
+  @Test
+  void theTcpLinkNeedsTheTokenAndServesCallsWithIt() throws Exception {
+    String key = unique("over-the-tcp-link");
+    assertEquals(200, cluster.putKv("worker1", key, "v1").status());
+    for (String w : cluster.workers()) cluster.awaitLocal(SETTLE, w, key, "v1");
+    Reply where = cluster.send("GET", cluster.url("worker2") + "/peer/link", null, withToken());
+    assertEquals(200, where.status(), where.toString());
+    int port = where.json().path("port").asInt();
+    byte[] read = ("{\"keys\":[\"" + key + "\"]}").getBytes(StandardCharsets.UTF_8);
+    List<String> wrong = new ArrayList<>();
+    for (Map<String, String> headers : forgedHeaders()) wrong.add(headers.getOrDefault(HttpPeers.TOKEN_HEADER, ""));
+    for (String token : wrong) {
+      try (Socket s = linkSocket(port)) {
+        var out = new DataOutputStream(s.getOutputStream());
+        frame(out, Frames.hello(new Frames.Hello(token, token)));
+        frame(out, Frames.call(41, Frames.Kind.READ, read));
+        var in = new DataInputStream(s.getInputStream());
+        Frames.Answer a = Frames.readAnswer(readFrame(in));
+        assertEquals(0, a.id(), "answered a call on a link opened with " + abbreviate(token));
+        assertEquals(401, a.status());
+        assertClosed(s);
+      }
+    }
+    try (Socket s = linkSocket(port)) {   // not the link at all: its first 4 bytes read as a length far over the limit
+      s.getOutputStream().write("GET /peer HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      assertClosed(s);
+    }
+    try (Socket s = linkSocket(port)) {
+      var out = new DataOutputStream(s.getOutputStream());
+      var in = new DataInputStream(s.getInputStream());
+      frame(out, Frames.hello(new Frames.Hello(TOKEN, "")));
+      frame(out, Frames.call(42, Frames.Kind.READ, read));
+      Frames.Answer a = Frames.readAnswer(readFrame(in));
+      assertEquals(42, a.id());
+      assertEquals(200, a.status(), a.body().utf8String());
+      assertEquals("v1", Wire.parse(a.body().toArray()).path("entries").path(0).path("value").asText(), a.body().utf8String());
+      frame(out, ByteString.emptyByteString());   // a keep-alive: no answer
+      frame(out, Frames.call(43, Frames.Kind.ENTRIES, new byte[] {0, 0, 0, 9}));   // a count the body cannot hold
+      Frames.Answer bad = Frames.readAnswer(readFrame(in));
+      assertEquals(43, bad.id());
+      assertEquals(400, bad.status(), bad.body().utf8String());
+      frame(out, Frames.call(44, Frames.Kind.READ, read));
+      assertEquals(200, Frames.readAnswer(readFrame(in)).status());
+    }
+  }
+
+  private static Socket linkSocket(int port) throws Exception {
+    Socket s = new Socket("127.0.0.1", port);
+    s.setSoTimeout(10_000);   // a read that waits longer fails the test
+    return s;
+  }
+
+  /** The server closed the connection (an orderly close, or a reset after a failed stream); nothing more came. */
+  private static void assertClosed(Socket s) throws Exception {
+    try {
+      assertEquals(-1, s.getInputStream().read(), "the connection is still open and sent more");
+    } catch (java.net.SocketException reset) {
+      assertTrue(String.valueOf(reset.getMessage()).contains("reset"), reset.toString());
+    }
+  }
+
+  private static void frame(DataOutputStream out, ByteString msg) throws Exception {
+    out.writeInt(msg.size());
+    out.write(msg.toArray());
+    out.flush();
+  }
+
+  private static ByteString readFrame(DataInputStream in) throws Exception {
+    byte[] b = new byte[in.readInt()];
+    in.readFully(b);
+    return ByteString.fromArray(b);
   }
 
   @Test
