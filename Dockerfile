@@ -58,8 +58,9 @@ USER 10001:10001
 # orchestrator restarts it) instead of leaving a half-working node.
 ENV ROLE=worker \
     JAVA_OPTS="-XX:+UseG1GC -XX:InitialRAMPercentage=50 -XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError"
-# 8000: controller, 8001: worker (PORT overrides either)
-EXPOSE 8000 8001
+# 8000: controller, 8001: worker (PORT overrides either); 7001: the worker's node-to-node link
+# when PEER_PORT=7001, as in the manifests and docker-compose.yml (by default it takes any free port)
+EXPOSE 8000 8001 7001
 HEALTHCHECK --interval=10s --timeout=5s --start-period=40s --retries=3 \
     CMD ["ringkv-health", "/health/live"]
 # java replaces the shell (PID 1), so SIGTERM reaches the JVM and a worker leaves gracefully.
