@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.ringkv.net.HttpPeers;
 import io.ringkv.net.Wire;
 import io.ringkv.util.Secret;
-import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.net.Frames;
+import io.ringkv.net.LinkServer;
 import io.ringkv.net.Peers.WriteResult;
 import io.ringkv.net.Wire;
 import io.ringkv.storage.Entry;
@@ -27,8 +28,6 @@ import org.apache.pekko.util.ByteString;
  * on the link's TCP port, and on {@link #socket}, its WebSocket form on {@code GET /peer}).
  */
 final class PeerEndpoints {
-  /** Calls of one link served at once; their answers go back as each completes. */
-  private static final int PARALLELISM = 64;
   private final WorkerApi api;
   private final NodeSettings settings;
 
@@ -119,7 +118,7 @@ final class PeerEndpoints {
 
   /**
    * The server side of a node-to-node link ({@code GET /peer}): each binary message is a call
-   * ({@link Frames}); up to {@link #PARALLELISM} are served at once and each answer leaves as soon
+   * ({@link Frames}); up to {@link LinkServer#PARALLELISM} are served at once and each answer leaves as soon
    * as it is ready, carrying its call's id. A call that cannot be read, or that fails, is answered
    * with a 4xx or 503 and its detail; the link stays up.
    */
@@ -127,7 +126,7 @@ final class PeerEndpoints {
     return Flow.of(Message.class)
         .filter(m -> !m.isText())
         .mapAsync(1, m -> Frames.bytes(m.asBinaryMessage(), mat))
-        .mapAsyncUnordered(PARALLELISM, this::serve)
+        .mapAsyncUnordered(LinkServer.PARALLELISM, this::serve)
         .map(BinaryMessage::create);
   }
 

@@ -26,8 +26,8 @@ import org.apache.pekko.util.ByteString;
  * closes the connection; a call that cannot be read or fails is answered with its 4xx or 503.
  */
 public final class LinkServer {
-  /** Calls of one connection served at once. */
-  static final int PARALLELISM = 64;
+  /** Calls of one connection served at once (either form of the link); their answers go back as each completes. */
+  public static final int PARALLELISM = 64;
   /** The largest frame either side accepts: a rebalance batch or a batch of replicas of large values. */
   static final int MAX_FRAME = 64 * 1024 * 1024 + 64;
   /** A connection silent this long is closed (the caller's link sends a keep-alive every {@link #KEEP_ALIVE}). */
