@@ -138,7 +138,12 @@ final class PeerLink {
     if (closed != null) return;
     closed = unwrap(why);
     try {
-      out.complete();   // not fail(): Pekko would log the cause as an error, and the callers get it below
+      // fail, not complete: a failed upstream aborts the TCP connection, and the kernel drops what it
+      // has not sent yet. Completing would flush it: after a partition heals, a forwarded write the
+      // caller gave up on (and coordinated itself meanwhile) would still reach the primary and be
+      // applied again, with a newer version, over writes acknowledged since (FaultSuiteIT's
+      // partition schedule caught exactly that: a DELETE applied twice, 3 later PUTs lost)
+      out.fail(closed);
     } catch (RuntimeException alreadyOver) {
       // the stream ended first: nothing left to stop
     }
