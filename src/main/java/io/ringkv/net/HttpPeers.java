@@ -9,7 +9,6 @@ import io.ringkv.storage.Entry;
 import io.ringkv.storage.Versioned;
 import io.ringkv.util.Stages;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -21,7 +20,6 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
-import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.ResponseEntity;
@@ -68,7 +66,6 @@ public final class HttpPeers implements Peers {
   private final Batcher<Wire.Write, WriteResult> forwards;
   private final ConcurrentHashMap<String, PeerLink> links = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Long> httpOnlySince = new ConcurrentHashMap<>();
-  private final List<HttpHeader> linkHeaders = new ArrayList<>();
   private final Frames.Hello hello;
   /** A worker's calls to the controller, on a client and thread of their own (see {@link ControlClient}). */
   private ControlClient control;
@@ -84,9 +81,6 @@ public final class HttpPeers implements Peers {
     this.reads = new Batcher<>(IN_FLIGHT_PER_PEER, MAX_BATCH, MAX_BATCH_BYTES, String::length, this::readBatch);
     this.forwards = new Batcher<>(IN_FLIGHT_PER_PEER, MAX_BATCH, MAX_BATCH_BYTES, w -> w.key().length()
         + (w.value() == null ? 0 : w.value().length()), this::forwardBatch);
-    if (!settings.clusterToken().isEmpty()) linkHeaders.add(RawHeader.create(TOKEN_HEADER, settings.clusterToken()));
-    // the link carries forwarded writes too, which take the API token when no cluster token is set
-    if (!settings.apiToken().isEmpty()) linkHeaders.add(Authorization.oauth2(settings.apiToken()));
     this.hello = new Frames.Hello(settings.clusterToken(), settings.apiToken());
   }
 
@@ -209,7 +203,24 @@ public final class HttpPeers implements Peers {
 
   private PeerLink link(String url) {
     return links.compute(url, (u, old) -> old != null && !old.isClosed() ? old
-        : new PeerLink(http, tcp, mat, u, linkHeaders, hello, LINK_QUEUE, peerTimeout));
+        : new PeerLink(tcp, mat, u, () -> linkPort(u), hello, LINK_QUEUE, peerTimeout));
+  }
+
+  /**
+   * The port {@code url}'s link listens on, from its {@code GET /peer/link} (with the tokens the
+   * link's hello carries); a 404 is {@link PeerLink.Unsupported} (an older release), another status
+   * a {@link PeerException}.
+   */
+  private CompletionStage<Integer> linkPort(String url) {
+    HttpRequest req = HttpRequest.GET(url + "/peer/link");
+    if (!settings.apiToken().isEmpty()) req = req.addHeader(Authorization.oauth2(settings.apiToken()));
+    return send(req, peerTimeout).thenApply(a -> {
+      if (a.status() == 404) throw new PeerLink.Unsupported(url + " does not serve the node-to-node link (404 on /peer/link)");
+      if (a.status() != 200) throw new PeerException(a.status(), a.body().path("detail").asText(""));
+      int port = a.body().path("port").asInt(0);
+      if (port <= 0 || port > 65535) throw new PeerException(502, url + "/peer/link answered without a port: " + a.body());
+      return port;
+    });
   }
 
   /** Whether calls to {@code url} currently travel over an open link (for tests). */

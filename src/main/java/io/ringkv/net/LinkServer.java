@@ -3,7 +3,6 @@ package io.ringkv.net;
 import io.ringkv.util.Secret;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.apache.pekko.NotUsed;
@@ -66,16 +65,10 @@ public final class LinkServer {
           if (p.first().isEmpty()) return Source.<ByteString>empty();
           String refused = refusal(clusterToken, apiToken, p.first().get(0));
           if (refused != null) return Source.single(Frames.answer(0, 401, Wire.bytes(Wire.detail(refused))));
-          return p.second().filter(m -> !m.isEmpty()).mapAsyncUnordered(PARALLELISM, m -> served(serve, m));
+          // serve answers its own failures (4xx, 503); should it ever throw, the connection fails, and
+          // with it the caller's pending calls, at once rather than at their deadlines
+          return p.second().mapAsyncUnordered(PARALLELISM, serve::apply);
         });
-  }
-
-  private static CompletionStage<ByteString> served(Function<ByteString, CompletionStage<ByteString>> serve, ByteString m) {
-    try {
-      return serve.apply(m);
-    } catch (RuntimeException e) {   // serve answers its own failures; this is a last resort that keeps the link up
-      return CompletableFuture.completedFuture(Frames.answer(0, 503, Wire.bytes(Wire.detail("could not serve the call: " + e))));
-    }
   }
 
   /**

@@ -11,12 +11,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.model.HttpHeader;
-import org.apache.pekko.http.javadsl.model.HttpRequest;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
@@ -53,14 +50,14 @@ final class PeerLink {
   private volatile long lastHeard = System.nanoTime();
 
   /**
-   * @param url     the peer's HTTP address ({@code http://host:port})
-   * @param headers the tokens for {@code GET /peer/link}
+   * @param url      the peer's HTTP address ({@code http://host:port})
+   * @param linkPort asks the peer for the port its link listens on (once, when the link opens)
    */
-  PeerLink(Http http, Tcp tcp, Materializer mat, String url, List<HttpHeader> headers, Frames.Hello hello,
+  PeerLink(Tcp tcp, Materializer mat, String url, Supplier<CompletionStage<Integer>> linkPort, Frames.Hello hello,
       int queueSize, Duration connectTimeout) {
     String host = URI.create(url).getHost();
     Flow<ByteString, ByteString, CompletionStage<NotUsed>> connection = Flow.lazyCompletionStageFlow(() ->
-        linkPort(http, mat, url, headers, connectTimeout).thenApply(port ->
+        linkPort.get().thenApply(port ->
             Framing.simpleFramingProtocol(LinkServer.MAX_FRAME).join(tcp.outgoingConnection(
                 new InetSocketAddress(host, port), Optional.empty(), List.of(), false, Optional.of(connectTimeout),
                 Optional.empty()))));
@@ -73,23 +70,6 @@ final class PeerLink {
     out.offer(Frames.hello(hello));
     materialized.second().whenComplete((done, err) ->
         close(err != null ? err : new IllegalStateException("link to " + url + " closed")));
-  }
-
-  /** The port to dial: {@code GET /peer/link}'s answer; a 404 is {@link Unsupported}, another status a {@link PeerException}. */
-  private static CompletionStage<Integer> linkPort(Http http, Materializer mat, String url, List<HttpHeader> headers,
-      Duration timeout) {
-    HttpRequest req = HttpRequest.GET(url + "/peer/link").addHeaders(headers);
-    return http.singleRequest(req).thenCompose((HttpResponse resp) ->
-        resp.entity().toStrict(timeout.toMillis(), mat).thenApply(strict -> {
-          int status = resp.status().intValue();
-          if (status == 404) throw new Unsupported(url + " does not serve the node-to-node link (404 on /peer/link)");
-          var body = HttpPeers.parse(strict.getData().toArray());
-          if (status != 200) throw new PeerException(status, body.path("detail").asText(""));
-          int port = body.path("port").asInt(0);
-          if (port <= 0 || port > 65535) throw new PeerException(502, url + "/peer/link answered without a port: " + body);
-          return port;
-        }))
-        .toCompletableFuture().orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   boolean isClosed() {
