@@ -6,8 +6,10 @@ import io.ringkv.controller.ControllerApi;
 import io.ringkv.http.ControllerRoutes;
 import io.ringkv.http.HttpServer;
 import io.ringkv.http.WorkerRoutes;
-import io.ringkv.net.HttpPeers;
+import io.ringkv.net.ControlPlane;
+import io.ringkv.net.ControlPlaneClient;
 import io.ringkv.net.LinkServer;
+import io.ringkv.net.PeerLinks;
 import io.ringkv.net.Peers;
 import io.ringkv.storage.HybridClock;
 import io.ringkv.worker.Shards;
@@ -37,8 +39,7 @@ public final class Guardian {
 
   public static Behavior<Void> worker(NodeSettings settings, boolean adminStop) {
     return Behaviors.setup(ctx -> {
-      Peers peers = new HttpPeers(ctx.getSystem(), settings);
-      WorkerApi api = workerApi(ctx, settings, peers);
+      WorkerApi api = workerApi(ctx, settings, new PeerLinks(ctx.getSystem(), settings), new ControlPlaneClient(settings));
       // on SIGTERM (or any shutdown) leave the cluster and hand the keys over before the server unbinds
       AtomicBoolean crash = new AtomicBoolean();
       CoordinatedShutdown shutdown = CoordinatedShutdown.get(ctx.getSystem());
@@ -60,7 +61,7 @@ public final class Guardian {
       var system = ctx.getSystem();   // the callback below runs outside the actor: no ctx there
       var log = LoggerFactory.getLogger(LinkServer.class);
       LinkServer.start(system, settings.bindHost(), settings.peerPort(), settings.clusterToken(),
-          settings.apiToken(), routes.linkCalls()).whenComplete((port, err) -> {
+          settings.apiToken(), api).whenComplete((port, err) -> {
             if (err != null) {
               log.error("could not bind the node-to-node link on {}:{}: {}", settings.bindHost(), settings.peerPort(), err.getMessage());
               system.terminate();
@@ -76,8 +77,8 @@ public final class Guardian {
 
   public static Behavior<Void> controller(NodeSettings settings) {
     return Behaviors.setup(ctx -> {
-      Peers peers = new HttpPeers(ctx.getSystem(), settings);
-      ActorRef<Controller.Command> controller = ctx.spawn(Controller.create(settings, peers, Clock.systemUTC()), "controller");
+      ActorRef<Controller.Command> controller = ctx.spawn(
+          Controller.create(settings, new ControlPlaneClient(settings), Clock.systemUTC()), "controller");
       ControllerApi api = new ControllerApi(controller, ctx.getSystem(), settings.replicationFactor());
       bindOrStop(ctx, settings, new ControllerRoutes(api, settings).routes());
       return Behaviors.empty();
@@ -85,13 +86,13 @@ public final class Guardian {
   }
 
   /** A worker's actors: its store shards and the Worker that routes requests; also used by the simulations. */
-  public static WorkerApi workerApi(ActorContext<?> ctx, NodeSettings settings, Peers peers) {
+  public static WorkerApi workerApi(ActorContext<?> ctx, NodeSettings settings, Peers peers, ControlPlane controlPlane) {
     HybridClock clock = HybridClock.system();
     List<ActorRef<Store.Command>> stores = new ArrayList<>();
     for (int i = 0; i < settings.storeShards(); i++)
       stores.add(ctx.spawn(Store.create(clock, settings.tombstoneTtl()), "store-" + i));
     WorkerEnv env = new WorkerEnv(settings, new Shards(stores), peers, clock);
-    ActorRef<Worker.Command> worker = ctx.spawn(Worker.create(env), "worker");
+    ActorRef<Worker.Command> worker = ctx.spawn(Worker.create(env, controlPlane), "worker");
     return new WorkerApi(env, worker, ctx.getSystem());
   }
 

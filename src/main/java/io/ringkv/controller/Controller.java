@@ -3,7 +3,8 @@ package io.ringkv.controller;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
-import io.ringkv.net.Peers;
+import io.ringkv.cluster.MembershipReply;
+import io.ringkv.net.ControlPlane;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
@@ -25,19 +26,16 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 public final class Controller extends AbstractBehavior<Controller.Command> {
   public sealed interface Command {}
 
-  public record Register(Peers.Registration registration, ActorRef<Reply> replyTo) implements Command {}
+  public record Register(ControlPlane.Registration registration, ActorRef<MembershipReply> replyTo) implements Command {}
 
-  public record Heartbeat(Peers.Heartbeat heartbeat, ActorRef<Reply> replyTo) implements Command {}
+  public record Heartbeat(ControlPlane.Heartbeat heartbeat, ActorRef<MembershipReply> replyTo) implements Command {}
 
   /** A worker shutting down on purpose: DOWN at once, no heartbeat timeout to wait for. */
-  public record Leave(String nodeId, String instance, ActorRef<Reply> replyTo) implements Command {}
+  public record Leave(String nodeId, String instance, ActorRef<MembershipReply> replyTo) implements Command {}
 
   public record GetView(ActorRef<ClusterView> replyTo) implements Command {}
 
   public record GetNodes(ActorRef<Nodes> replyTo) implements Command {}
-
-  /** The answer to a register or heartbeat: status 200 with the view, or an error status. */
-  public record Reply(int status, ClusterView view, String detail) {}
 
   /** The view plus when each node was last heard from (epoch seconds). */
   public record Nodes(ClusterView view, Map<String, Double> lastSeen) {}
@@ -47,24 +45,24 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
   /** Proof of this actor's own liveness, every heartbeat interval (see {@link StallGuard}). */
   private enum Tick implements Command { INSTANCE }
 
-  public static Behavior<Command> create(NodeSettings settings, Peers peers, Clock clock) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Controller(ctx, timers, settings, peers, clock)));
+  public static Behavior<Command> create(NodeSettings settings, ControlPlane workers, Clock clock) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Controller(ctx, timers, settings, workers, clock)));
   }
 
   private final TimerScheduler<Command> timers;
   private final NodeSettings settings;
-  private final Peers peers;
+  private final ControlPlane workers;
   private final Clock clock;
   private final Map<String, Double> lastSeen = new HashMap<>();
   private final StallGuard stalls;
   private ClusterView view;
 
-  private Controller(ActorContext<Command> ctx, TimerScheduler<Command> timers, NodeSettings settings, Peers peers,
-      Clock clock) {
+  private Controller(ActorContext<Command> ctx, TimerScheduler<Command> timers, NodeSettings settings,
+      ControlPlane workers, Clock clock) {
     super(ctx);
     this.timers = timers;
     this.settings = settings;
-    this.peers = peers;
+    this.workers = workers;
     this.clock = clock;
     this.view = ClusterView.empty(settings.vnodes());
     this.stalls = new StallGuard(settings.heartbeatInterval().toMillis(), settings.heartbeatTimeout().toMillis(), clock.millis());
@@ -85,11 +83,11 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
   }
 
   private Behavior<Command> onRegister(Register r) {
-    Peers.Registration reg = r.registration();
+    ControlPlane.Registration reg = r.registration();
     resumeFrom(reg.lastView());
     Member known = view.member(reg.nodeId());
     if (known != null && known.isUp() && !known.sameAddress(reg.host(), reg.port())) {
-      r.replyTo().tell(new Reply(409, view, "node id " + reg.nodeId() + " is already UP at " + known.host() + ":"
+      r.replyTo().tell(new MembershipReply.Conflict("node id " + reg.nodeId() + " is already UP at " + known.host() + ":"
           + known.port() + "; stop that process or give this one another NODE_ID"));
       return this;
     }
@@ -105,19 +103,19 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
       getContext().getLog().info("{} restarted at {}:{} (a new process, without its data)", reg.nodeId(), reg.host(), reg.port());
       change(next);
     }
-    r.replyTo().tell(new Reply(200, view, null));
+    r.replyTo().tell(new MembershipReply.Accepted(view));
     return this;
   }
 
   private Behavior<Command> onHeartbeat(Heartbeat h) {
-    Peers.Heartbeat hb = h.heartbeat();
+    ControlPlane.Heartbeat hb = h.heartbeat();
     Member known = view.member(hb.nodeId());
     if (known == null) {
-      h.replyTo().tell(new Reply(404, view, "unknown node " + hb.nodeId() + "; register first"));
+      h.replyTo().tell(new MembershipReply.UnknownNode("unknown node " + hb.nodeId() + "; register first"));
       return this;
     }
     if (known.instance() != null && hb.instance() != null && !known.instance().equals(hb.instance())) {
-      h.replyTo().tell(new Reply(409, view, "node id " + hb.nodeId() + " belongs to another process"));
+      h.replyTo().tell(new MembershipReply.Conflict("node id " + hb.nodeId() + " belongs to another process"));
       return this;
     }
     seen(hb.nodeId());
@@ -133,7 +131,7 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
       view = new ClusterView(hb.epoch() + 1, view.members(), settings.vnodes());
       pushToAll();
     }
-    h.replyTo().tell(new Reply(200, view, null));
+    h.replyTo().tell(new MembershipReply.Alive(view.epoch()));
     return this;
   }
 
@@ -156,22 +154,22 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
   private Behavior<Command> onLeave(Leave l) {
     Member m = view.member(l.nodeId());
     if (m == null) {
-      l.replyTo().tell(new Reply(404, view, "unknown node " + l.nodeId()));
+      l.replyTo().tell(new MembershipReply.UnknownNode("unknown node " + l.nodeId()));
       return this;
     }
     // only the registered process itself may leave: a leave without its instance (or a stale one from
     // an earlier incarnation) would take a live node DOWN
     if (m.instance() != null && !m.instance().equals(l.instance())) {
-      l.replyTo().tell(new Reply(409, view, "node id " + l.nodeId() + " is registered by another process instance"));
+      l.replyTo().tell(new MembershipReply.Conflict("node id " + l.nodeId() + " is registered by another process instance"));
       return this;
     }
     timers.cancel(new SuspectAfter(l.nodeId()));
     if (m.isUp()) {
       getContext().getLog().info("{} is leaving: DOWN now", l.nodeId());
       change(m.withStatus(Member.Status.DOWN));
-      peers.pushView(m, view);   // the leaver learns the view it must hand its keys over by
+      workers.pushView(m, view);   // the leaver learns the view it must hand its keys over by
     }
-    l.replyTo().tell(new Reply(200, view, null));
+    l.replyTo().tell(new MembershipReply.Accepted(view));
     return this;
   }
 
@@ -192,7 +190,7 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
   }
 
   private void pushToAll() {
-    for (Member m : view.members().values()) if (m.isUp()) peers.pushView(m, view);
+    for (Member m : view.members().values()) if (m.isUp()) workers.pushView(m, view);
   }
 
   private void seen(String node) {

@@ -1,7 +1,8 @@
 package io.ringkv.controller;
 
 import io.ringkv.cluster.ClusterView;
-import io.ringkv.net.Peers;
+import io.ringkv.cluster.MembershipReply;
+import io.ringkv.net.ControlPlane;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -25,15 +26,15 @@ public final class ControllerApi {
     return replicationFactor;
   }
 
-  public CompletionStage<Controller.Reply> register(Peers.Registration reg) {
+  public CompletionStage<MembershipReply> register(ControlPlane.Registration reg) {
     return AskPattern.ask(controller, r -> new Controller.Register(reg, r), TIMEOUT, system.scheduler());
   }
 
-  public CompletionStage<Controller.Reply> heartbeat(Peers.Heartbeat hb) {
+  public CompletionStage<MembershipReply> heartbeat(ControlPlane.Heartbeat hb) {
     return AskPattern.ask(controller, r -> new Controller.Heartbeat(hb, r), TIMEOUT, system.scheduler());
   }
 
-  public CompletionStage<Controller.Reply> leave(String nodeId, String instance) {
+  public CompletionStage<MembershipReply> leave(String nodeId, String instance) {
     return AskPattern.ask(controller, r -> new Controller.Leave(nodeId, instance, r), TIMEOUT, system.scheduler());
   }
 

@@ -8,7 +8,10 @@ import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.controller.Controller;
 import io.ringkv.controller.ControllerApi;
-import io.ringkv.net.Peers;
+import io.ringkv.cluster.MembershipReply;
+import io.ringkv.net.ControlPlane;
+import io.ringkv.worker.Limits;
+import java.util.function.Function;
 import io.ringkv.net.Wire;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -29,7 +32,7 @@ public final class ControllerRoutes extends JsonRoutes {
         path("heartbeat", () -> post(() -> clusterOnly(() -> jsonBody(this::heartbeat)))),
         path("leave", () -> post(() -> clusterOnly(() -> jsonBody(this::leave)))),
         path("nodes", () -> get(this::nodes)),
-        path("mapping", () -> get(() -> keyParam(settings.maxKeyBytes(), this::mapping))),
+        path("mapping", () -> get(() -> keyParam(Limits.of(settings), this::mapping))),
         path("ring", () -> get(this::ring)),
         pathPrefix("health", () -> get(() -> concat(
             pathEnd(() -> onSuccess(api.view(), v -> {
@@ -53,15 +56,14 @@ public final class ControllerRoutes extends JsonRoutes {
     int port = Wire.requiredPort(o, "port");
     String instance = Wire.optionalString(o, "instance", null);
     ClusterView last = o.hasNonNull("view") ? Wire.readView(o.get("view"), settings.vnodes()) : null;
-    return onSuccess(api.register(new Peers.Registration(id, host, port, instance, last)), r -> {
-      if (r.status() != 200) return complete(Errors.detail(r.status(), r.detail()));
+    return onSuccess(api.register(new ControlPlane.Registration(id, host, port, instance, last)), r -> accepted(r, view -> {
       ObjectNode out = Wire.NODES.objectNode();
       out.put("status", "registered");
       out.put("node_id", id);
-      out.put("epoch", r.view().epoch());
-      out.set("view", Wire.view(r.view()));
+      out.put("epoch", view.epoch());
+      out.set("view", Wire.view(view));
       return json(200, out);
-    });
+    }));
   }
 
   private Route heartbeat(JsonNode body) {
@@ -69,11 +71,11 @@ public final class ControllerRoutes extends JsonRoutes {
     String id = Wire.requiredString(o, "node_id");
     String instance = Wire.optionalString(o, "instance", null);
     long epoch = Wire.optionalLong(o, "epoch", 0);
-    return onSuccess(api.heartbeat(new Peers.Heartbeat(id, instance, epoch)), r -> {
-      if (r.status() != 200) return complete(Errors.detail(r.status(), r.detail()));
+    return onSuccess(api.heartbeat(new ControlPlane.Heartbeat(id, instance, epoch)), r -> {
+      if (!(r instanceof MembershipReply.Alive alive)) return refused(r);
       ObjectNode out = Wire.NODES.objectNode();
       out.put("status", "ok");
-      out.put("epoch", r.view().epoch());
+      out.put("epoch", alive.epoch());
       return json(200, out);
     });
   }
@@ -82,15 +84,26 @@ public final class ControllerRoutes extends JsonRoutes {
     ObjectNode o = Wire.object(body);
     String id = Wire.requiredString(o, "node_id");
     String instance = Wire.requiredString(o, "instance");   // the leaving process's own, from its registration
-    return onSuccess(api.leave(id, instance), r -> {
-      if (r.status() != 200) return complete(Errors.detail(r.status(), r.detail()));
+    return onSuccess(api.leave(id, instance), r -> accepted(r, view -> {
       ObjectNode out = Wire.NODES.objectNode();
       out.put("status", "left");
       out.put("node_id", id);
-      out.put("epoch", r.view().epoch());
-      out.set("view", Wire.view(r.view()));
+      out.put("epoch", view.epoch());
+      out.set("view", Wire.view(view));
       return json(200, out);
-    });
+    }));
+  }
+
+  /** An accepted registration or leave through {@code ok}; a refusal as its status. */
+  private Route accepted(MembershipReply r, Function<ClusterView, Route> ok) {
+    return r instanceof MembershipReply.Accepted a ? ok.apply(a.view()) : refused(r);
+  }
+
+  /** The controller's refusals as HTTP: 404 for a node it does not know, 409 for an id another process holds. */
+  private Route refused(MembershipReply r) {
+    if (r instanceof MembershipReply.UnknownNode u) return complete(Errors.detail(404, u.detail()));
+    if (r instanceof MembershipReply.Conflict c) return complete(Errors.detail(409, c.detail()));
+    throw new IllegalStateException("not a refusal: " + r);
   }
 
   private Route nodes() {

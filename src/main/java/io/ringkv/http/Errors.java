@@ -46,7 +46,7 @@ public final class Errors {
   static HttpResponse forFailure(Throwable t) {
     Throwable e = t;
     while (e instanceof CompletionException && e.getCause() != null) e = e.getCause();
-    if (e instanceof Wire.BadInput b) return detail(b.status(), b.getMessage());
+    if (e instanceof Wire.BadInput b) return detail(b.tooLarge() ? 413 : 400, b.getMessage());
     if (e instanceof EntityStreamSizeException s)
       return detail(413, "request body is larger than the limit of " + s.limit() + " bytes");
     if (e instanceof IllegalRequestException r)   // Pekko refused the request while reading it: its own 4xx

@@ -1,9 +1,9 @@
 package io.ringkv.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.ringkv.net.HttpPeers;
 import io.ringkv.net.Wire;
 import io.ringkv.util.Secret;
+import io.ringkv.worker.Limits;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -51,30 +51,18 @@ abstract class JsonRoutes extends AllDirectives {
     });
   }
 
-  /** The {@code key} query parameter: present, non-empty, at most {@code maxKeyBytes}. */
-  Route keyParam(int maxKeyBytes, Function<String, Route> inner) {
-    return parameter("key", key -> inner.apply(checkKey(key, maxKeyBytes)));
-  }
-
-  static String checkKey(String key, int maxKeyBytes) {
-    if (key.isEmpty()) throw new Wire.BadInput("key must not be empty");
-    int bytes = utf8Length(key);
-    if (bytes > maxKeyBytes) throw new Wire.BadInput(400, "key is " + bytes + " bytes; the limit is " + maxKeyBytes);
-    return key;
+  /** The {@code key} query parameter: present and within the {@link Limits}. */
+  Route keyParam(Limits limits, Function<String, Route> inner) {
+    return parameter("key", key -> inner.apply(limits.key(key)));
   }
 
   /** Node-to-node endpoints: when a cluster token is configured, a request without it gets a 401. */
   Route clusterOnly(Supplier<Route> inner) {
     if (clusterToken == null) return inner.get();
-    return optionalHeaderValueByName(HttpPeers.TOKEN_HEADER, token -> {
+    return optionalHeaderValueByName(Wire.TOKEN_HEADER, token -> {
       if (clusterToken.matches(token)) return inner.get();
-      return complete(Errors.detail(401, "this endpoint is for cluster members: a valid " + HttpPeers.TOKEN_HEADER + " header is required"));
+      return complete(Errors.detail(401, "this endpoint is for cluster members: a valid " + Wire.TOKEN_HEADER + " header is required"));
     });
-  }
-
-  /** Whether the request carries the cluster token (always true when none is configured). */
-  boolean hasClusterToken(Optional<String> token) {
-    return clusterToken == null || clusterToken.matches(token);
   }
 
   /**
@@ -84,7 +72,7 @@ abstract class JsonRoutes extends AllDirectives {
    */
   Route clientAuthorized(Supplier<Route> inner) {
     if (apiToken == null) return inner.get();
-    return optionalHeaderValueByName("Authorization", auth -> optionalHeaderValueByName(HttpPeers.TOKEN_HEADER, token -> {
+    return optionalHeaderValueByName("Authorization", auth -> optionalHeaderValueByName(Wire.TOKEN_HEADER, token -> {
       if (apiToken.matches(auth.flatMap(JsonRoutes::bearer)) || clusterToken != null && clusterToken.matches(token))
         return inner.get();
       String why = auth.isPresent() ? "the bearer token is not valid" : "an 'Authorization: Bearer <API_TOKEN>' header is required";
@@ -102,19 +90,5 @@ abstract class JsonRoutes extends AllDirectives {
 
   Route json(int status, JsonNode body) {
     return complete(Errors.json(status, body));
-  }
-
-  static int utf8Length(String s) {
-    int n = 0;
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < 0x80) n++;
-      else if (c < 0x800) n += 2;
-      else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-        n += 4;
-        i++;
-      } else n += 3;
-    }
-    return n;
   }
 }

@@ -5,19 +5,20 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.config.NodeSettings;
-import io.ringkv.net.HttpPeers;
-import io.ringkv.net.Peers.WriteResult;
 import io.ringkv.net.Wire;
+import io.ringkv.net.WriteOutcome;
+import io.ringkv.storage.Applied;
+import io.ringkv.storage.Entry;
 import io.ringkv.storage.Versioned;
-import io.ringkv.worker.ReadResult;
+import io.ringkv.worker.Limits;
+import io.ringkv.worker.ReadOutcome;
 import io.ringkv.worker.WorkerApi;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import java.util.function.IntSupplier;
-import org.apache.pekko.util.ByteString;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -25,8 +26,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 public final class WorkerRoutes extends JsonRoutes {
   private final WorkerApi api;
   private final NodeSettings settings;
+  private final Limits limits;
   private final Consumer<Boolean> onStop;
-  private final PeerEndpoints peer;
   private final IntSupplier linkPort;
 
   /**
@@ -38,33 +39,23 @@ public final class WorkerRoutes extends JsonRoutes {
     super(settings.clusterToken(), settings.apiToken(), 8L * 1024 * 1024 + 6L * settings.maxValueBytes());
     this.api = api;
     this.settings = settings;
+    this.limits = api.limits();
     this.onStop = onStop;
-    this.peer = new PeerEndpoints(api, settings);
     this.linkPort = linkPort;
-  }
-
-  /** What the node-to-node link ({@link io.ringkv.net.LinkServer}) serves: one call in, its answer out. */
-  public Function<ByteString, CompletionStage<ByteString>> linkCalls() {
-    return peer::serve;
   }
 
   public Route routes() {
     return Errors.handled(concat(
         path("kv", () -> clientAuthorized(() -> concat(
-            get(() -> keyParam(settings.maxKeyBytes(), key -> parameterOptional("local", local -> read(key, local)))),
-            put(() -> forwardedFrom(forwarded -> jsonBody(body -> write(body, forwarded)))),
-            post(() -> forwardedFrom(forwarded -> jsonBody(body -> write(body, forwarded)))),
-            delete(() -> keyParam(settings.maxKeyBytes(), key -> forwardedFrom(forwarded -> remove(key, forwarded))))))),
+            get(() -> keyParam(limits, key -> parameterOptional("local", local -> read(key, local)))),
+            put(() -> jsonBody(this::write)),
+            post(() -> jsonBody(this::write)),
+            delete(() -> keyParam(limits, this::remove))))),
         path("replicate", () -> clusterOnly(() -> concat(
-            post(() -> jsonBody(body -> answer(peer.replicate(body)))),
-            get(() -> keyParam(settings.maxKeyBytes(), this::fetch))))),
-        path(PathMatchers.segment("replicate").slash("read"), () -> post(() -> clusterOnly(() -> jsonBody(body -> answer(peer.readMany(body)))))),
-        path("forward", () -> post(() -> clusterOnly(() -> clientAuthorized(() -> jsonBody(body -> answer(peer.forward(body))))))),
-        // the node-to-node link: the three batch endpoints above as calls on one TCP connection to the
-        // port this names; GET /peer is its WebSocket form, which the previous release's workers use
+            post(() -> jsonBody(this::replicate)),
+            get(() -> keyParam(limits, this::fetch))))),
+        // where the node-to-node link listens (a TCP port of its own: replicas, replica reads, forwarded writes)
         path(PathMatchers.segment("peer").slash("link"), () -> get(() -> clusterOnly(() -> clientAuthorized(this::link)))),
-        path("peer", () -> get(() -> clusterOnly(() -> clientAuthorized(() -> extractMaterializer(mat ->
-            handleWebSocketMessages(peer.socket(mat))))))),
         path("node_down", () -> post(() -> clusterOnly(() -> jsonBody(this::nodeDown)))),
         path("status", () -> get(this::status)),
         pathPrefix("health", () -> get(() -> concat(
@@ -80,24 +71,16 @@ public final class WorkerRoutes extends JsonRoutes {
         adminStop()));
   }
 
-  /**
-   * A single write forwarded with the forwarded header: how workers of the previous release route
-   * to the primary (this release batches them on {@code POST /forward}); kept so that a rolling
-   * upgrade mixes both.
-   */
-  private Route forwardedFrom(java.util.function.Function<Boolean, Route> inner) {
-    return optionalHeaderValueByName(HttpPeers.FORWARDED_HEADER, fwd -> optionalHeaderValueByName(HttpPeers.TOKEN_HEADER,
-        token -> inner.apply(fwd.isPresent() && hasClusterToken(token))));
-  }
-
   private Route read(String key, Optional<String> local) {
     boolean localOnly = local.map(v -> v.equals("true") || v.equals("1") || v.isEmpty()).orElse(false);
     if (localOnly) {
       return onSuccess(api.local(key), v -> found(key, v, List.of(api.nodeId())));
     }
-    return onSuccess(api.read(key), (ReadResult r) -> r.ok()
-        ? found(key, r.newest(), r.answeredBy())
-        : complete(Errors.detail(r.status(), r.detail())));
+    return onSuccess(api.read(key), (ReadOutcome r) -> {
+      if (r instanceof ReadOutcome.Answered a) return found(key, a.newest(), a.answeredBy());
+      if (r instanceof ReadOutcome.NotReached n) return complete(Errors.detail(503, n.detail()));
+      return complete(Errors.detail(503, ((ReadOutcome.NoView) r).detail()));
+    });
   }
 
   private Route found(String key, Optional<Versioned> v, List<String> from) {
@@ -116,29 +99,60 @@ public final class WorkerRoutes extends JsonRoutes {
     return json(live ? 200 : 404, o);
   }
 
-  private Route write(JsonNode body, boolean forwarded) {
+  private Route write(JsonNode body) {
     ObjectNode o = Wire.object(body);
-    String key = checkKey(Wire.requiredString(o, "key"), settings.maxKeyBytes());
-    String value = peer.checkValue(Wire.requiredString(o, "value"));
-    return written(key, api.write(key, value, forwarded), false);
+    String key = Wire.requiredString(o, "key");
+    return written(key, api.write(key, Wire.requiredString(o, "value")), false);
   }
 
-  private Route remove(String key, boolean forwarded) {
-    return written(key, api.write(key, null, forwarded), true);
+  private Route remove(String key) {
+    return written(key, api.write(key, null), true);
   }
 
-  private Route written(String key, CompletionStage<WriteResult> result, boolean delete) {
-    return onSuccess(result, r -> {
+  /** A write's outcome: 200 once the quorum holds it; 503, with what was acknowledged, otherwise. */
+  private Route written(String key, CompletionStage<WriteOutcome> outcome, boolean delete) {
+    return onSuccess(outcome, r -> {
       ObjectNode o = Wire.NODES.objectNode();
-      if (r.ok()) o.put("status", "ok");
-      else o.put("detail", r.detail());
+      boolean acked = r instanceof WriteOutcome.Acked;
+      if (acked) o.put("status", "ok");
+      else o.put("detail", detail(r));
       o.put("key", key);
-      if (delete) o.put("deleted", r.ok());
+      if (delete) o.put("deleted", acked);
       o.put("replicas_acked", r.ackedBy().size());
       ArrayNode arr = o.putArray("acked_by");
       r.ackedBy().forEach(arr::add);
-      if (r.version() != null) o.put("version", r.version());
-      return json(r.status(), o);
+      if (r instanceof WriteOutcome.Acked a) o.put("version", a.version().toString());
+      return json(acked ? 200 : 503, o);
+    });
+  }
+
+  private static String detail(WriteOutcome r) {
+    if (r instanceof WriteOutcome.Superseded s) return s.detail();
+    if (r instanceof WriteOutcome.NotReached n) return n.detail();
+    if (r instanceof WriteOutcome.NoView n) return n.detail();
+    throw new IllegalArgumentException("no detail in " + r);
+  }
+
+  /**
+   * {@code POST /replicate}: a batch {@code {"entries": [...]}} of versioned entries, or the seed's
+   * unversioned {@code {"key", "value"}}, stamped here.
+   */
+  private Route replicate(JsonNode body) {
+    ObjectNode o = Wire.object(body);
+    List<Entry> entries = new ArrayList<>();
+    if (o.has("entries")) {
+      JsonNode arr = o.get("entries");
+      if (!arr.isArray()) throw new Wire.BadInput("field 'entries' must be an array");
+      for (JsonNode e : arr) entries.add(Wire.readEntry(e, null));
+    } else {
+      entries.add(Wire.readEntry(o, api.stampNow()));
+    }
+    return onSuccess(api.replicate(entries), applied -> {
+      ObjectNode r = Wire.NODES.objectNode();
+      r.put("status", "ok");
+      r.put("received", entries.size());
+      r.put("applied", applied.stream().filter(a -> a == Applied.STORED).count());
+      return json(200, r);
     });
   }
 
@@ -161,11 +175,6 @@ public final class WorkerRoutes extends JsonRoutes {
       });
       return json(200, o);
     });
-  }
-
-  /** A batch endpoint's answer: 200 with its body (bad input has become a 4xx before). */
-  private Route answer(CompletionStage<JsonNode> body) {
-    return onSuccess(body, r -> json(200, r));
   }
 
   private Route nodeDown(JsonNode body) {
@@ -195,7 +204,7 @@ public final class WorkerRoutes extends JsonRoutes {
       o.put("rebalances", s.worker().rebalances());
       o.put("keys_moved", s.worker().keysMoved());
       o.put("keys_handed_off", s.worker().keysHandedOff());
-      o.put("membership", s.worker().membership());
+      o.put("membership", s.worker().membership().describe());
       ArrayNode up = o.putArray("up_nodes");
       s.worker().view().ring().nodes().forEach(up::add);
       o.put("replication_factor", settings.replicationFactor());
@@ -208,11 +217,11 @@ public final class WorkerRoutes extends JsonRoutes {
   /** Ready to serve: registered with the controller and not leaving. */
   private Route ready() {
     return onSuccess(api.status(), s -> {
-      boolean ready = s.worker().membership().equals("registered") && !s.worker().leaving();
+      boolean ready = s.worker().membership().isRegistered() && !s.worker().leaving();
       ObjectNode o = Wire.NODES.objectNode();
       o.put("status", ready ? "ready" : "not ready");
       o.put("node_id", api.nodeId());
-      o.put("membership", s.worker().leaving() ? "leaving" : s.worker().membership());
+      o.put("membership", s.worker().leaving() ? "leaving" : s.worker().membership().describe());
       return json(ready ? 200 : 503, o);
     });
   }

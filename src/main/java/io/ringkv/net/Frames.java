@@ -1,5 +1,6 @@
 package io.ringkv.net;
 
+import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
@@ -9,183 +10,362 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import org.apache.pekko.http.javadsl.model.ws.BinaryMessage;
-import org.apache.pekko.stream.Materializer;
+import java.util.Optional;
+import java.util.function.Function;
 import org.apache.pekko.util.ByteString;
 import org.apache.pekko.util.ByteStringBuilder;
 
 /**
- * The messages of the node-to-node link: each is one call or one answer, so that many calls share
- * one connection, pipelined, in any order. On the link's TCP port ({@link LinkServer}) each message
- * is a frame (int length | message), the first one a hello, an empty frame a keep-alive; on the
- * older WebSocket form ({@code GET /peer}) each binary message is one.
+ * The node-to-node link's wire format, all of it: binary, big-endian, no JSON. A connection carries
+ * length-prefixed frames ({@code int length | message}; an empty frame is a keep-alive). The first
+ * message is a hello; then calls go one way and answers the other, pipelined, answered in any order
+ * and matched by id.
  *
  * <pre>
- *   hello:  int magic "RKL1" | short length | cluster token UTF-8 | short length | API token UTF-8
- *   call:   int id | byte kind   | body: JSON (the same body as the kind's HTTP endpoint), or entries
- *   answer: int id | short status | JSON body (the endpoint's answer, or {"detail": ...})
- *   entries: int count | count x (int key length | key UTF-8 | byte 1 = tombstone, else 0
- *            | [int value length | value UTF-8, unless a tombstone] | long timestamp
- *            | short node length | node UTF-8)
+ * hello   := int magic 0x524b4c32 ("RKL2") | str16 cluster token | str16 API token    ("" = none)
+ * call    := int id (never 0) | byte kind | call body
+ * answer  := int id | byte result | answer body
+ *
+ * kind          call body                answer body, when the result is OK
+ * 1 REPLICATE   int n | n x entry        int n | n x byte applied: 0 stored, 1 already held, 2 superseded
+ * 2 READ        int n | n x str32 key    int n | n x (byte 0: absent | byte 1, versioned)
+ * 3 FORWARD     int n | n x write        int n | n x outcome
+ *
+ * result        0 OK | 1 BAD_INPUT, 2 UNAVAILABLE: the body is a UTF-8 detail
+ *               | 3 REFUSED: the hello was refused (id 0, detail as body); the connection closes
+ *
+ * entry     := str32 key | versioned
+ * versioned := byte 0 | str32 value | version      (a value)
+ *            | byte 1 | version                    (a tombstone)
+ * version   := long hybrid timestamp | str16 node id
+ * write     := str32 key | byte 0 | str32 value    (a put)
+ *            | str32 key | byte 1                  (a delete)
+ * outcome   := byte 0 ACKED | short n | n x str16 node | version
+ *            | byte 1 SUPERSEDED, 2 NOT_REACHED | short n | n x str16 node | str32 detail
+ *            | byte 3 NO_VIEW | short 0 | str32 detail
+ * str16     := unsigned short length | UTF-8;   str32 := int length | UTF-8
  * </pre>
  *
- * Replicas and rebalance pushes travel as {@link Kind#ENTRIES}: no JSON to build or parse per entry
- * (Jackson's tree cost 2.6 us per entry, encode and decode, of a 100-byte value).
+ * Every reader checks every length and count against what the message holds: input that does not
+ * fit the layout is a {@link Wire.BadInput}, never an exception of another kind or an allocation the
+ * message could not have filled.
  */
 public final class Frames {
   private static final ByteOrder ORDER = ByteOrder.BIG_ENDIAN;
-  static final int CALL_HEADER = 5;
-  static final int ANSWER_HEADER = 6;
+  private static final int HELLO_MAGIC = 0x524b4c32;   // "RKL2"
 
   private Frames() {}
 
-  /** What a call asks for: each kind is one of the batch endpoints, with its body. */
+  /** What a call asks for. */
   public enum Kind {
-    /** {@code POST /replicate} with {@code {"entries": [...]}} */
-    REPLICATE,
-    /** {@code POST /replicate/read} */
-    READ,
-    /** {@code POST /forward} */
-    FORWARD,
-    /** {@code POST /replicate}, its entries in the binary layout above */
-    ENTRIES;
+    REPLICATE(1), READ(2), FORWARD(3);
 
-    private static final Kind[] ALL = values();
+    final int code;
+
+    Kind(int code) {
+      this.code = code;
+    }
 
     static Kind of(int code) {
-      if (code < 0 || code >= ALL.length) throw new Wire.BadInput("unknown call kind " + code);
-      return ALL[code];
+      for (Kind k : values()) if (k.code == code) return k;
+      throw new Wire.BadInput("unknown call kind " + code);
     }
   }
 
-  public record Call(int id, Kind kind, ByteString body) {}
+  /** How a call went. */
+  public enum Result {
+    OK(0), BAD_INPUT(1), UNAVAILABLE(2), REFUSED(3);
+
+    final int code;
+
+    Result(int code) {
+      this.code = code;
+    }
+
+    static Result of(int code) {
+      for (Result r : values()) if (r.code == code) return r;
+      throw new Wire.BadInput("unknown answer result " + code);
+    }
+  }
 
   /** What a link's first frame offers: the tokens the HTTP forms of the endpoints take as headers ("" = none). */
   public record Hello(String clusterToken, String apiToken) {}
 
-  private static final int HELLO_MAGIC = 0x524b4c31;   // "RKL1"
+  public record Call(int id, Kind kind, ByteString body) {}
+
+  public record Answer(int id, Result result, ByteString body) {
+    /** A failed answer's detail. */
+    public String detail() {
+      return body.utf8String();
+    }
+  }
+
+  // ---- hello, calls, answers
 
   public static ByteString hello(Hello h) {
-    byte[] cluster = h.clusterToken().getBytes(StandardCharsets.UTF_8);
-    byte[] api = h.apiToken().getBytes(StandardCharsets.UTF_8);
-    return new ByteStringBuilder().putInt(HELLO_MAGIC, ORDER)
-        .putShort(cluster.length, ORDER).putBytes(cluster)
-        .putShort(api.length, ORDER).putBytes(api).result();
+    return new Writer().putInt(HELLO_MAGIC).str16(h.clusterToken()).str16(h.apiToken()).result();
   }
 
   /** Reads a hello; anything else (another protocol, a truncated frame) is a {@link Wire.BadInput}. */
   public static Hello readHello(ByteString msg) {
-    ByteBuffer b = ByteBuffer.wrap(msg.toArray()).order(ORDER);
-    try {
-      if (b.getInt() != HELLO_MAGIC) throw new Wire.BadInput("not a ringkv link: the first frame must be a hello");
-      String cluster = utf8(b, b.getShort() & 0xffff);
-      String api = utf8(b, b.getShort() & 0xffff);
-      if (b.hasRemaining()) throw new Wire.BadInput("hello: " + b.remaining() + " bytes after the tokens");
-      return new Hello(cluster, api);
-    } catch (BufferUnderflowException e) {
-      throw new Wire.BadInput("hello: the frame ends inside it");
-    }
+    return read(msg, "hello", r -> {
+      if (r.b.getInt() != HELLO_MAGIC) throw new Wire.BadInput("not a ringkv link: the first frame must be a hello");
+      return new Hello(r.str16(), r.str16());
+    });
   }
 
-  public record Answer(int id, int status, ByteString body) {}
-
-  public static ByteString call(int id, Kind kind, byte[] body) {
-    return new ByteStringBuilder().putInt(id, ORDER).putByte((byte) kind.ordinal()).putBytes(body).result();
+  public static ByteString call(int id, Kind kind, ByteString body) {
+    return new Writer().putInt(id).putByte(kind.code).result().concat(body);
   }
 
-  public static ByteString answer(int id, int status, byte[] body) {
-    return new ByteStringBuilder().putInt(id, ORDER).putShort(status, ORDER).putBytes(body).result();
-  }
-
-  /** Reads a call; a message too short to be one, or of an unknown kind, is a {@link Wire.BadInput}. */
+  /** Reads a call's header; a message too short to be one, or of an unknown kind, is a {@link Wire.BadInput}. */
   public static Call readCall(ByteString msg) {
-    if (msg.size() < CALL_HEADER) throw new Wire.BadInput("a call needs at least " + CALL_HEADER + " bytes, got " + msg.size());
+    if (msg.size() < 5) throw new Wire.BadInput("a call needs at least 5 bytes, got " + msg.size());
     var it = msg.iterator();
     int id = it.getInt(ORDER);
-    Kind kind = Kind.of(it.getByte() & 0xff);
-    return new Call(id, kind, msg.drop(CALL_HEADER));
+    return new Call(id, Kind.of(it.getByte() & 0xff), msg.drop(5));
   }
 
-  /** How long a streamed WebSocket message may take to arrive whole. */
-  private static final long STRICT_TIMEOUT_MS = 10_000;
-
-  /** A binary WebSocket message's bytes (one that arrived whole as it is; a streamed one collected). */
-  public static CompletionStage<ByteString> bytes(BinaryMessage m, Materializer mat) {
-    if (m.isStrict()) return CompletableFuture.completedFuture(m.getStrictData());
-    return m.toStrict(STRICT_TIMEOUT_MS, mat).thenApply(s -> s.getStrictData());
+  public static ByteString answer(int id, Result result, ByteString body) {
+    return new Writer().putInt(id).putByte(result.code).result().concat(body);
   }
 
-  /** Entries in the binary layout (see the class comment). */
-  public static byte[] entries(List<Entry> entries) {
-    int size = 4;
-    List<byte[]> parts = new ArrayList<>(entries.size() * 3);
-    for (Entry e : entries) {
-      byte[] key = e.key().getBytes(StandardCharsets.UTF_8);
-      Versioned v = e.versioned();
-      byte[] value = v.isTombstone() ? null : v.value().getBytes(StandardCharsets.UTF_8);
-      byte[] node = v.version().node().getBytes(StandardCharsets.UTF_8);
-      parts.add(key);
-      parts.add(value);
-      parts.add(node);
-      size += 4 + key.length + 1 + (value == null ? 0 : 4 + value.length) + 8 + 2 + node.length;
-    }
-    ByteBuffer b = ByteBuffer.allocate(size).order(ORDER);
-    b.putInt(entries.size());
-    for (int i = 0; i < entries.size(); i++) {
-      byte[] key = parts.get(3 * i);
-      byte[] value = parts.get(3 * i + 1);
-      byte[] node = parts.get(3 * i + 2);
-      b.putInt(key.length).put(key);
-      b.put((byte) (value == null ? 1 : 0));
-      if (value != null) b.putInt(value.length).put(value);
-      b.putLong(entries.get(i).versioned().version().timestamp());
-      b.putShort((short) node.length).put(node);
-    }
-    return b.array();
-  }
-
-  /** Reads {@link #entries}; anything that does not fit the layout is a {@link Wire.BadInput}. */
-  public static List<Entry> readEntries(ByteString body) {
-    ByteBuffer b = ByteBuffer.wrap(body.toArray()).order(ORDER);
-    try {
-      int count = b.getInt();
-      // each entry takes at least 15 bytes: a count beyond what the body can hold is a lie
-      if (count < 0 || count > b.remaining() / 15) throw new Wire.BadInput("entries: bad count " + count);
-      List<Entry> out = new ArrayList<>(count);
-      for (int i = 0; i < count; i++) {
-        String key = utf8(b, b.getInt());
-        boolean tombstone = switch (b.get()) {
-          case 0 -> false;
-          case 1 -> true;
-          default -> throw new Wire.BadInput("entries: bad tombstone flag");
-        };
-        String value = tombstone ? null : utf8(b, b.getInt());
-        long ts = b.getLong();
-        String node = utf8(b, b.getShort() & 0xffff);
-        if (node.isEmpty()) throw new Wire.BadInput("entries: empty node id in a version");
-        out.add(new Entry(key, new Versioned(value, new Version(ts, node))));
-      }
-      if (b.hasRemaining()) throw new Wire.BadInput("entries: " + b.remaining() + " bytes after the last entry");
-      return out;
-    } catch (BufferUnderflowException e) {
-      throw new Wire.BadInput("entries: the body ends inside an entry");
-    }
-  }
-
-  private static String utf8(ByteBuffer b, int length) {
-    if (length < 0 || length > b.remaining()) throw new Wire.BadInput("bad length " + length);
-    String s = new String(b.array(), b.arrayOffset() + b.position(), length, StandardCharsets.UTF_8);
-    b.position(b.position() + length);
-    return s;
+  public static ByteString failure(int id, Result result, String detail) {
+    return answer(id, result, ByteString.fromString(detail));
   }
 
   public static Answer readAnswer(ByteString msg) {
-    if (msg.size() < ANSWER_HEADER) throw new IllegalArgumentException("an answer needs at least " + ANSWER_HEADER + " bytes, got " + msg.size());
+    if (msg.size() < 5) throw new Wire.BadInput("an answer needs at least 5 bytes, got " + msg.size());
     var it = msg.iterator();
     int id = it.getInt(ORDER);
-    int status = it.getShort(ORDER) & 0xffff;
-    return new Answer(id, status, msg.drop(ANSWER_HEADER));
+    return new Answer(id, Result.of(it.getByte() & 0xff), msg.drop(5));
+  }
+
+  // ---- REPLICATE
+
+  public static ByteString entries(List<Entry> entries) {
+    Writer w = new Writer().putInt(entries.size());
+    for (Entry e : entries) w.str32(e.key()).versioned(e.versioned());
+    return w.result();
+  }
+
+  public static List<Entry> readEntries(ByteString body) {
+    return read(body, "entries", r -> r.list(15, () -> new Entry(r.str32(), r.versioned())));
+  }
+
+  public static ByteString applied(List<Applied> applied) {
+    Writer w = new Writer().putInt(applied.size());
+    for (Applied a : applied) w.putByte(switch (a) {
+      case STORED -> 0;
+      case ALREADY_HELD -> 1;
+      case SUPERSEDED -> 2;
+    });
+    return w.result();
+  }
+
+  public static List<Applied> readApplied(ByteString body) {
+    return read(body, "applied", r -> r.list(1, () -> switch (r.b.get()) {
+      case 0 -> Applied.STORED;
+      case 1 -> Applied.ALREADY_HELD;
+      case 2 -> Applied.SUPERSEDED;
+      default -> throw new Wire.BadInput("applied: unknown code");
+    }));
+  }
+
+  // ---- READ
+
+  public static ByteString keys(List<String> keys) {
+    Writer w = new Writer().putInt(keys.size());
+    for (String k : keys) w.str32(k);
+    return w.result();
+  }
+
+  public static List<String> readKeys(ByteString body) {
+    return read(body, "keys", r -> r.list(4, r::str32));
+  }
+
+  public static ByteString copies(List<Optional<Versioned>> copies) {
+    Writer w = new Writer().putInt(copies.size());
+    for (Optional<Versioned> c : copies) {
+      if (c.isEmpty()) w.putByte(0);
+      else w.putByte(1).versioned(c.get());
+    }
+    return w.result();
+  }
+
+  public static List<Optional<Versioned>> readCopies(ByteString body) {
+    return read(body, "copies", r -> r.list(1, () -> switch (r.b.get()) {
+      case 0 -> Optional.<Versioned>empty();
+      case 1 -> Optional.of(r.versioned());
+      default -> throw new Wire.BadInput("copies: unknown presence flag");
+    }));
+  }
+
+  // ---- FORWARD
+
+  public static ByteString writes(List<Write> writes) {
+    Writer w = new Writer().putInt(writes.size());
+    for (Write x : writes) {
+      w.str32(x.key());
+      if (x.isDelete()) w.putByte(1);
+      else w.putByte(0).str32(x.value());
+    }
+    return w.result();
+  }
+
+  public static List<Write> readWrites(ByteString body) {
+    return read(body, "writes", r -> r.list(5, () -> {
+      String key = r.str32();
+      return switch (r.b.get()) {
+        case 0 -> new Write(key, r.str32());
+        case 1 -> new Write(key, null);
+        default -> throw new Wire.BadInput("writes: unknown write flag");
+      };
+    }));
+  }
+
+  public static ByteString outcomes(List<WriteOutcome> outcomes) {
+    Writer w = new Writer().putInt(outcomes.size());
+    for (WriteOutcome o : outcomes) {
+      // Java 17 has no pattern switch: one test per outcome, each writing its code, nodes and tail
+      if (o instanceof WriteOutcome.Acked a) nodes(w.putByte(0), o).version(a.version());
+      else if (o instanceof WriteOutcome.Superseded s) nodes(w.putByte(1), o).str32(s.detail());
+      else if (o instanceof WriteOutcome.NotReached n) nodes(w.putByte(2), o).str32(n.detail());
+      else if (o instanceof WriteOutcome.NoView n) nodes(w.putByte(3), o).str32(n.detail());
+    }
+    return w.result();
+  }
+
+  private static Writer nodes(Writer w, WriteOutcome o) {
+    w.putShort(o.ackedBy().size());
+    for (String node : o.ackedBy()) w.str16(node);
+    return w;
+  }
+
+  public static List<WriteOutcome> readOutcomes(ByteString body) {
+    return read(body, "outcomes", r -> r.list(3, () -> {
+      int code = r.b.get();
+      int n = r.b.getShort() & 0xffff;
+      List<String> acked = new ArrayList<>(Math.min(n, 16));
+      for (int i = 0; i < n; i++) acked.add(r.str16());
+      return switch (code) {
+        case 0 -> new WriteOutcome.Acked(acked, r.version());
+        case 1 -> new WriteOutcome.Superseded(acked, r.str32());
+        case 2 -> new WriteOutcome.NotReached(acked, r.str32());
+        case 3 -> new WriteOutcome.NoView(r.str32());
+        default -> throw new Wire.BadInput("outcomes: unknown code " + code);
+      };
+    }));
+  }
+
+  // ---- plumbing
+
+  /** Reads a whole message with {@code reader}; bytes left over, or too few, are a {@link Wire.BadInput}. */
+  private static <T> T read(ByteString msg, String what, Function<Reader, T> reader) {
+    Reader r = new Reader(ByteBuffer.wrap(msg.toArray()).order(ORDER));
+    try {
+      T out = reader.apply(r);
+      if (r.b.hasRemaining()) throw new Wire.BadInput(what + ": " + r.b.remaining() + " bytes after the end");
+      return out;
+    } catch (BufferUnderflowException e) {
+      throw new Wire.BadInput(what + ": the message ends inside it");
+    }
+  }
+
+  private static final class Writer {
+    private final ByteStringBuilder b = new ByteStringBuilder();
+
+    Writer putInt(int i) {
+      b.putInt(i, ORDER);
+      return this;
+    }
+
+    Writer putShort(int s) {
+      b.putShort(s, ORDER);
+      return this;
+    }
+
+    Writer putByte(int x) {
+      b.putByte((byte) x);
+      return this;
+    }
+
+    Writer str16(String s) {
+      byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+      if (bytes.length > 0xffff) throw new IllegalArgumentException("a short string is at most 65535 bytes");
+      b.putShort(bytes.length, ORDER).putBytes(bytes);
+      return this;
+    }
+
+    Writer str32(String s) {
+      byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+      b.putInt(bytes.length, ORDER).putBytes(bytes);
+      return this;
+    }
+
+    Writer version(Version v) {
+      b.putLong(v.timestamp(), ORDER);
+      return str16(v.node());
+    }
+
+    Writer versioned(Versioned v) {
+      if (v.isTombstone()) putByte(1);
+      else putByte(0).str32(v.value());
+      return version(v.version());
+    }
+
+    ByteString result() {
+      return b.result();
+    }
+  }
+
+  private static final class Reader {
+    final ByteBuffer b;
+
+    Reader(ByteBuffer b) {
+      this.b = b;
+    }
+
+    /** A count, then that many items of at least {@code minBytes} each: a count the message cannot hold is a lie. */
+    <T> List<T> list(int minBytes, java.util.function.Supplier<T> item) {
+      int count = b.getInt();
+      if (count < 0 || count > b.remaining() / minBytes) throw new Wire.BadInput("bad count " + count);
+      List<T> out = new ArrayList<>(count);
+      for (int i = 0; i < count; i++) out.add(item.get());
+      return out;
+    }
+
+    String str16() {
+      return utf8(b.getShort() & 0xffff);
+    }
+
+    String str32() {
+      return utf8(b.getInt());
+    }
+
+    Version version() {
+      long ts = b.getLong();
+      String node = str16();
+      if (node.isEmpty()) throw new Wire.BadInput("empty node id in a version");
+      return new Version(ts, node);
+    }
+
+    Versioned versioned() {
+      return switch (b.get()) {
+        case 0 -> {
+          String value = str32();
+          yield new Versioned(value, version());
+        }
+        case 1 -> Versioned.tombstone(version());
+        default -> throw new Wire.BadInput("bad tombstone flag");
+      };
+    }
+
+    private String utf8(int length) {
+      if (length < 0 || length > b.remaining()) throw new Wire.BadInput("bad length " + length);
+      String s = new String(b.array(), b.arrayOffset() + b.position(), length, StandardCharsets.UTF_8);
+      b.position(b.position() + length);
+      return s;
+    }
   }
 }

@@ -36,10 +36,10 @@ import org.apache.pekko.util.ByteString;
  * listen elsewhere).
  */
 final class PeerLink {
-  /** The peer answered {@code GET /peer/link} with a 404: it does not serve the link (an older release). */
-  static final class Unsupported extends RuntimeException {
-    Unsupported(String why) {
-      super(why, null, false, false);
+  /** The peer refused this node's hello (a missing or wrong token). */
+  static final class LinkRefused extends RuntimeException {
+    LinkRefused(String why) {
+      super("the peer refused the link: " + why, null, false, false);
     }
   }
 
@@ -77,7 +77,7 @@ final class PeerLink {
   }
 
   /** One call; fails with a {@link TimeoutException} after {@code timeout}, and then closes the link if it heard nothing since. */
-  CompletableFuture<Frames.Answer> call(Frames.Kind kind, byte[] body, Duration timeout) {
+  CompletableFuture<Frames.Answer> call(Frames.Kind kind, ByteString body, Duration timeout) {
     CompletableFuture<Frames.Answer> answer = new CompletableFuture<>();
     Throwable why = closed;
     if (why != null) {
@@ -106,8 +106,8 @@ final class PeerLink {
   private void onAnswer(ByteString bytes) {
     lastHeard = System.nanoTime();
     Frames.Answer a = Frames.readAnswer(bytes);
-    if (a.id() == 0 && a.status() == 401) {   // the hello was refused; the peer closes the connection
-      close(new PeerException(401, HttpPeers.parse(a.body().toArray()).path("detail").asText("")));
+    if (a.id() == 0 && a.result() == Frames.Result.REFUSED) {   // the hello was refused; the peer closes the connection
+      close(new LinkRefused(a.detail()));
       return;
     }
     CompletableFuture<Frames.Answer> f = pending.remove(a.id());

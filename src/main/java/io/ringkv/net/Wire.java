@@ -11,7 +11,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
-import io.ringkv.net.Peers.WriteResult;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
@@ -24,7 +23,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The JSON shapes nodes exchange, shared by the HTTP routes and {@link HttpPeers}. Decoding is
+ * The JSON shapes of the HTTP endpoints (the seed's {@code /replicate}, views, registrations),
+ * shared by the routes and the {@link ControlPlaneClient}. Decoding is
  * strict: anything that is not the expected shape throws {@link BadInput} with a message meant for
  * the caller.
  */
@@ -34,24 +34,31 @@ public final class Wire {
       .build()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);   // `{...} junk` is malformed, not `{...}`
   public static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+  /** The header that carries the cluster token on node-to-node HTTP requests. */
+  public static final String TOKEN_HEADER = "X-Cluster-Token";
 
   private Wire() {}
 
-  /** Input that does not have the expected shape; maps to a 4xx. */
+  /** Input that does not have the expected shape or breaks a limit: the caller's fault, never served. */
   public static final class BadInput extends RuntimeException {
-    private final int status;
+    private final boolean tooLarge;
 
     public BadInput(String message) {
-      this(400, message);
+      this(message, false);
     }
 
-    public BadInput(int status, String message) {
+    private BadInput(String message, boolean tooLarge) {
       super(message, null, false, false);
-      this.status = status;
+      this.tooLarge = tooLarge;
     }
 
-    public int status() {
-      return status;
+    /** Input over a size limit (a value larger than MAX_VALUE_BYTES). */
+    public static BadInput tooLarge(String message) {
+      return new BadInput(message, true);
+    }
+
+    public boolean tooLarge() {
+      return tooLarge;
     }
   }
 
@@ -168,75 +175,6 @@ public final class Wire {
     return new Entry(key, new Versioned(value, version));
   }
 
-  /** A client write on its way to the key's primary; a null value deletes. */
-  public record Write(String key, String value) {}
-
-  public static ObjectNode keys(List<String> keys) {
-    ObjectNode o = NODES.objectNode();
-    ArrayNode arr = o.putArray("keys");
-    keys.forEach(arr::add);
-    return o;
-  }
-
-  /** A node's own copies of some keys ({@code POST /replicate/read}), in the order asked. */
-  public static ObjectNode copies(List<String> keys, List<Optional<Versioned>> copies) {
-    ObjectNode o = NODES.objectNode();
-    ArrayNode arr = o.putArray("entries");
-    for (int i = 0; i < keys.size(); i++) {
-      Optional<Versioned> v = copies.get(i);
-      if (v.isPresent()) {
-        arr.add(entry(new Entry(keys.get(i), v.get())));
-      } else {
-        arr.addObject().put("key", keys.get(i)).put("found", false);
-      }
-    }
-    return o;
-  }
-
-  public static List<Optional<Versioned>> readCopies(JsonNode body) {
-    JsonNode arr = body.path("entries");
-    List<Optional<Versioned>> out = new ArrayList<>(arr.size());
-    for (JsonNode e : arr) out.add(e.hasNonNull("version") ? Optional.of(readEntry(e, null).versioned()) : Optional.empty());
-    return out;
-  }
-
-  public static ObjectNode writes(List<Write> writes) {
-    ObjectNode o = NODES.objectNode();
-    ArrayNode arr = o.putArray("writes");
-    for (Write w : writes) {
-      ObjectNode n = arr.addObject().put("key", w.key());
-      if (w.value() == null) n.put("delete", true);
-      else n.put("value", w.value());
-    }
-    return o;
-  }
-
-  public static ObjectNode writeResults(List<WriteResult> results) {
-    ObjectNode o = NODES.objectNode();
-    ArrayNode arr = o.putArray("results");
-    for (WriteResult r : results) {
-      ObjectNode n = arr.addObject().put("status", r.status());
-      ArrayNode acked = n.putArray("acked_by");
-      r.ackedBy().forEach(acked::add);
-      if (r.version() != null) n.put("version", r.version());
-      if (r.detail() != null) n.put("detail", r.detail());
-    }
-    return o;
-  }
-
-  public static List<WriteResult> readWriteResults(JsonNode body, int expected) {
-    JsonNode arr = body.path("results");
-    if (arr.size() != expected) throw new PeerException(502, "expected " + expected + " results, got " + arr.size());
-    List<WriteResult> out = new ArrayList<>(expected);
-    for (JsonNode n : arr) {
-      int status = n.path("status").asInt(502);
-      List<String> acked = strings(n.get("acked_by"));
-      out.add(status == 200 ? WriteResult.ok(acked, n.path("version").asText(null))
-          : WriteResult.failed(status, acked, n.path("detail").asText("")));
-    }
-    return out;
-  }
-
   // ---- views
 
   public static ObjectNode view(ClusterView view) {
@@ -274,12 +212,6 @@ public final class Wire {
           optionalString(mn, "instance", null)));
     }
     return new ClusterView(epoch, members, vnodes);
-  }
-
-  public static List<String> strings(JsonNode arr) {
-    List<String> out = new ArrayList<>();
-    if (arr != null && arr.isArray()) for (JsonNode n : arr) out.add(n.asText());
-    return out;
   }
 
   public static byte[] bytes(JsonNode n) {

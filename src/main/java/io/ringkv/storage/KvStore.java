@@ -66,6 +66,12 @@ public final class KvStore {
     return i < 0 ? null : table[i].versioned();
   }
 
+  /** Stores {@code v} if it is newer than what the key holds, and says what happened. */
+  public Applied offer(String key, Versioned v) {
+    if (apply(key, v)) return Applied.STORED;
+    return table[find(key)].hasVersion(v.version()) ? Applied.ALREADY_HELD : Applied.SUPERSEDED;
+  }
+
   /** Stores {@code v} if it is newer than what the key holds; returns whether it was stored. */
   public boolean apply(String key, Versioned v) {
     int i = find(key);

@@ -3,8 +3,8 @@ package io.ringkv.worker;
 import com.typesafe.config.Config;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.config.NodeSettings;
-import io.ringkv.net.PeerException;
-import io.ringkv.net.Peers;
+import io.ringkv.cluster.MembershipReply;
+import io.ringkv.net.ControlPlane;
 import java.time.Duration;
 import java.util.UUID;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -34,17 +34,18 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   /** Stop heartbeating and tell the controller this worker leaves. */
   public enum Leave implements Command { INSTANCE }
 
-  private record LeftWith(ClusterView view) implements Command {}
+  /** The controller's answer to a leave; null when it did not answer. */
+  private record LeftWith(MembershipReply reply) implements Command {}
 
   private enum Tick implements Command { INSTANCE }
 
   private enum RegisterNow implements Command { INSTANCE }
 
-  private record Registered(ClusterView view) implements Command {}
+  private record RegisterAnswered(MembershipReply reply) implements Command {}
 
   private record RegisterFailed(Throwable cause) implements Command {}
 
-  private record HeartbeatAnswered(long epoch) implements Command {}
+  private record HeartbeatAnswered(MembershipReply reply) implements Command {}
 
   private record HeartbeatFailed(Throwable cause) implements Command {}
 
@@ -52,8 +53,8 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
 
   private record FetchFailed(Throwable cause) implements Command {}
 
-  public static Behavior<Command> create(NodeSettings settings, Peers peers, ActorRef<Worker.Command> worker) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new MembershipLink(ctx, timers, settings, peers, worker)));
+  public static Behavior<Command> create(NodeSettings settings, ControlPlane controller, ActorRef<Worker.Command> worker) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new MembershipLink(ctx, timers, settings, controller, worker)));
   }
 
   /** The link's own thread (application.conf), apart from the dispatcher that carries the data. */
@@ -67,7 +68,7 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private static final int MAX_HEARTBEATS_IN_FLIGHT = 3;
   private final TimerScheduler<Command> timers;
   private final NodeSettings settings;
-  private final Peers peers;
+  private final ControlPlane controller;
   private final ActorRef<Worker.Command> worker;
   private final String instance = UUID.randomUUID().toString();
   private ClusterView lastView;
@@ -76,15 +77,15 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private boolean fetching;
   private int inFlight;
   private Duration backoff;
-  private String state = "registering";
+  private Membership state = Membership.registering();
   private boolean leaving;
 
-  private MembershipLink(ActorContext<Command> ctx, TimerScheduler<Command> timers, NodeSettings settings, Peers peers,
-      ActorRef<Worker.Command> worker) {
+  private MembershipLink(ActorContext<Command> ctx, TimerScheduler<Command> timers, NodeSettings settings,
+      ControlPlane controller, ActorRef<Worker.Command> worker) {
     super(ctx);
     this.timers = timers;
     this.settings = settings;
-    this.peers = peers;
+    this.controller = controller;
     this.worker = worker;
     this.lastView = ClusterView.empty(settings.vnodes());
     this.backoff = settings.registerBackoffMin();
@@ -98,7 +99,7 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
         .onMessage(ViewAdopted.class, this::onViewAdopted)
         .onMessageEquals(FetchView.INSTANCE, this::onFetchView)
         .onMessageEquals(RegisterNow.INSTANCE, this::onRegisterNow)
-        .onMessage(Registered.class, this::onRegistered)
+        .onMessage(RegisterAnswered.class, this::onRegisterAnswered)
         .onMessage(RegisterFailed.class, this::onRegisterFailed)
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onMessage(HeartbeatAnswered.class, this::onHeartbeatAnswered)
@@ -118,46 +119,50 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private Behavior<Command> onLeave() {
     leaving = true;
     timers.cancelAll();
-    getContext().pipeToSelf(peers.leave(settings.nodeId(), instance),
-        (view, err) -> err == null ? new LeftWith(view) : new LeftWith(null));
+    getContext().pipeToSelf(controller.leave(settings.nodeId(), instance), (reply, err) -> new LeftWith(reply));
     return this;
   }
 
   private Behavior<Command> onLeftWith(LeftWith l) {
-    if (l.view() == null) worker.tell(Worker.LeaveFailed.INSTANCE);
-    else worker.tell(new Worker.ViewChanged(l.view()));
+    if (l.reply() instanceof MembershipReply.Accepted a) worker.tell(new Worker.ViewChanged(a.view()));
+    else worker.tell(Worker.LeaveFailed.INSTANCE);
     return this;
   }
 
   private Behavior<Command> onRegisterNow() {
     if (registering || leaving) return this;
     registering = true;
-    var reg = new Peers.Registration(settings.nodeId(), settings.advertiseHost(), settings.advertisePort(), instance, lastView);
-    getContext().pipeToSelf(peers.register(reg), (view, err) -> err == null ? new Registered(view) : new RegisterFailed(err));
+    var reg = new ControlPlane.Registration(settings.nodeId(), settings.advertiseHost(), settings.advertisePort(), instance, lastView);
+    getContext().pipeToSelf(controller.register(reg),
+        (reply, err) -> err == null ? new RegisterAnswered(reply) : new RegisterFailed(err));
     return this;
   }
 
-  private Behavior<Command> onRegistered(Registered r) {
+  private Behavior<Command> onRegisterAnswered(RegisterAnswered r) {
     registering = false;
-    registered = true;
-    backoff = settings.registerBackoffMin();
-    if (!"registered".equals(state))
-      getContext().getLog().info("{} registered with the controller at epoch {}", settings.nodeId(), r.view().epoch());
-    setState("registered");
-    worker.tell(new Worker.ViewChanged(r.view()));
-    return this;
+    if (r.reply() instanceof MembershipReply.Accepted a) {
+      registered = true;
+      backoff = settings.registerBackoffMin();
+      if (!state.isRegistered())
+        getContext().getLog().info("{} registered with the controller at epoch {}", settings.nodeId(), a.view().epoch());
+      setState(Membership.registered());
+      worker.tell(new Worker.ViewChanged(a.view()));
+      return this;
+    }
+    String why = r.reply() instanceof MembershipReply.Conflict c ? c.detail() : "unexpected answer " + r.reply();
+    getContext().getLog().error("node id {} is refused by the controller: {}", settings.nodeId(), why);
+    setState(Membership.refused(why));
+    return retryRegistration();
   }
 
   private Behavior<Command> onRegisterFailed(RegisterFailed f) {
     registering = false;
-    if (PeerException.statusOf(f.cause()) == 409) {
-      String why = PeerException.detailOf(f.cause());
-      getContext().getLog().error("node id {} is refused by the controller: {}", settings.nodeId(), why);
-      setState("refused: " + why);
-    } else {
-      getContext().getLog().debug("registration failed: {}", f.cause().toString());
-      setState("registering: controller unreachable");
-    }
+    getContext().getLog().debug("registration failed: {}", f.cause().toString());
+    setState(Membership.unreachable(Membership.Phase.REGISTERING));
+    return retryRegistration();
+  }
+
+  private Behavior<Command> retryRegistration() {
     timers.startSingleTimer(RegisterNow.INSTANCE, backoff);
     Duration doubled = backoff.multipliedBy(2);
     backoff = doubled.compareTo(settings.registerBackoffMax()) > 0 ? settings.registerBackoffMax() : doubled;
@@ -167,35 +172,36 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private Behavior<Command> onTick() {
     if (!registered || leaving || inFlight >= MAX_HEARTBEATS_IN_FLIGHT) return this;
     inFlight++;
-    var hb = new Peers.Heartbeat(settings.nodeId(), instance, lastView.epoch());
-    getContext().pipeToSelf(peers.heartbeat(hb), (epoch, err) -> err == null ? new HeartbeatAnswered(epoch) : new HeartbeatFailed(err));
+    var hb = new ControlPlane.Heartbeat(settings.nodeId(), instance, lastView.epoch());
+    getContext().pipeToSelf(controller.heartbeat(hb),
+        (reply, err) -> err == null ? new HeartbeatAnswered(reply) : new HeartbeatFailed(err));
     return this;
   }
 
   private Behavior<Command> onHeartbeatAnswered(HeartbeatAnswered a) {
     inFlight--;
-    setState("registered");
-    if (a.epoch() > lastView.epoch()) onFetchView();
+    if (a.reply() instanceof MembershipReply.Alive alive) {
+      setState(Membership.registered());
+      if (alive.epoch() > lastView.epoch()) onFetchView();
+      return this;
+    }
+    // unknown (the controller restarted) or another process's: register this process again
+    if (registered) getContext().getLog().info("controller does not know {} ({}): registering again", settings.nodeId(), a.reply());
+    registered = false;
+    getContext().getSelf().tell(RegisterNow.INSTANCE);
     return this;
   }
 
   private Behavior<Command> onHeartbeatFailed(HeartbeatFailed f) {
     inFlight--;
-    int status = PeerException.statusOf(f.cause());
-    if (status == 404 || status == 409) {
-      if (registered) getContext().getLog().info("controller does not know {} ({}): registering again", settings.nodeId(), status);
-      registered = false;
-      getContext().getSelf().tell(RegisterNow.INSTANCE);
-    } else {
-      setState("registered: controller unreachable");
-    }
+    setState(Membership.unreachable(Membership.Phase.REGISTERED));
     return this;
   }
 
   private Behavior<Command> onFetchView() {
     if (fetching) return this;
     fetching = true;
-    getContext().pipeToSelf(peers.fetchView(), (view, err) -> err == null ? new ViewFetched(view) : new FetchFailed(err));
+    getContext().pipeToSelf(controller.fetchView(), (view, err) -> err == null ? new ViewFetched(view) : new FetchFailed(err));
     return this;
   }
 
@@ -205,10 +211,10 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
     return this;
   }
 
-  private void setState(String s) {
+  private void setState(Membership s) {
     if (!s.equals(state)) {
       state = s;
-      worker.tell(new Worker.MembershipState(s));
+      worker.tell(new Worker.MembershipChanged(s));
     }
   }
 }

@@ -3,7 +3,6 @@ package io.ringkv.worker;
 import io.ringkv.cluster.Member;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Versioned;
-import io.ringkv.util.Stages;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -15,15 +14,16 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * Coordinates one client read: asks {@code READ_QUORUM} owners (this node first when it is one),
- * asks a further owner for each one that fails, answers with the newest version once the quorum
- * has answered, and repairs the owners that answered with an older copy.
+ * Coordinates one client read, in the shape of Pekko's {@code DeviceGroupQuery}: asks
+ * {@code READ_QUORUM} owners (this node first when it is one), asks a further owner for each one that
+ * fails, counts with {@link QuorumCount}, and decides in one place ({@link #next}): the newest version
+ * once the quorum has answered (repairing the owners that answered with an older copy), or a failure
+ * as soon as the quorum is out of reach or the deadline passes.
  */
 public final class QuorumRead extends AbstractBehavior<QuorumRead.Command> {
   public sealed interface Command {}
@@ -34,33 +34,31 @@ public final class QuorumRead extends AbstractBehavior<QuorumRead.Command> {
 
   private enum Deadline implements Command { INSTANCE }
 
-  public static Behavior<Command> create(WorkerEnv env, String key, List<Member> owners, ActorRef<ReadResult> replyTo) {
+  public static Behavior<Command> create(WorkerEnv env, String key, List<Member> owners, ActorRef<ReadOutcome> replyTo) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new QuorumRead(ctx, timers, env, key, owners, replyTo)));
   }
 
   private final WorkerEnv env;
   private final String key;
-  private final ActorRef<ReadResult> replyTo;
+  private final ActorRef<ReadOutcome> replyTo;
   private final Map<String, Member> byId = new LinkedHashMap<>();
   private final Deque<Member> spares = new ArrayDeque<>();
   private final Map<String, Optional<Versioned>> answers = new LinkedHashMap<>();
-  private final int needed;
-  private int outstanding;
+  private QuorumCount count;
+  private boolean deadlinePassed;
 
   private QuorumRead(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerEnv env, String key,
-      List<Member> owners, ActorRef<ReadResult> replyTo) {
+      List<Member> owners, ActorRef<ReadOutcome> replyTo) {
     super(ctx);
     this.env = env;
     this.key = key;
     this.replyTo = replyTo;
-    this.needed = Math.min(env.settings().readQuorum(), owners.size());
-    List<Member> ordered = new ArrayList<>(owners.size());
-    for (Member m : owners) if (m.id().equals(env.self())) ordered.add(m);
-    for (Member m : owners) if (!m.id().equals(env.self())) ordered.add(m);
-    for (Member m : ordered) byId.put(m.id(), m);
-    spares.addAll(ordered);
+    this.count = QuorumCount.of(Math.min(env.settings().readQuorum(), owners.size()), owners.size());
+    for (Member m : owners) if (m.id().equals(env.self())) byId.put(m.id(), m);
+    for (Member m : owners) byId.putIfAbsent(m.id(), m);
+    spares.addAll(byId.values());
     timers.startSingleTimer(Deadline.INSTANCE, env.settings().requestTimeout());
-    for (int i = 0; i < needed; i++) askNext();
+    for (int i = 0; i < count.needed(); i++) askNext();
   }
 
   @Override
@@ -75,56 +73,54 @@ public final class QuorumRead extends AbstractBehavior<QuorumRead.Command> {
   private void askNext() {
     Member m = spares.poll();
     if (m == null) return;
-    outstanding++;
     String id = m.id();
-    if (id.equals(env.self())) {
-      // not context.ask: its reply stage would hop threads (see Stages)
-      getContext().pipeToSelf(Stages.plain(AskPattern.<Store.Command, Store.ReadReply>ask(env.shards().forKey(key),
-              r -> new Store.Read(key, r), env.settings().peerTimeout(), getContext().getSystem().scheduler())),
-          (ok, err) -> err == null ? new Answer(id, ok.value()) : new Failed(id, err));
-    } else {
-      getContext().pipeToSelf(env.peers().fetch(m, key),
-          (ok, err) -> err == null ? new Answer(id, ok) : new Failed(id, err));
-    }
+    getContext().pipeToSelf(env.copy(m, key, getContext().getSystem().scheduler()),
+        (copy, err) -> err == null ? new Answer(id, copy) : new Failed(id, err));
   }
 
   private Behavior<Command> onAnswer(Answer a) {
-    outstanding--;
     answers.put(a.node(), a.value());
-    if (answers.size() < needed) return outstanding == 0 ? fail("read quorum not reached") : this;   // nobody left to ask
-    Optional<Versioned> newest = Optional.empty();
-    for (Optional<Versioned> v : answers.values())
-      if (v.isPresent() && v.get().isNewerThan(newest.orElse(null))) newest = v;
-    replyTo.tell(ReadResult.of(newest, new ArrayList<>(answers.keySet())));
-    newest.ifPresent(this::repairStale);
-    return Behaviors.stopped();
-  }
-
-  private void repairStale(Versioned newest) {
-    List<Entry> fix = List.of(new Entry(key, newest));
-    answers.forEach((node, v) -> {
-      if (v.isPresent() && !newest.isNewerThan(v.get())) return;
-      getContext().getLog().debug("read repair of {} on {}", key, node);
-      if (node.equals(env.self())) env.shards().forKey(key).tell(new Store.Apply(fix, getContext().getSystem().ignoreRef()));
-      else env.peers().replicate(byId.get(node), fix);
-    });
+    count = count.ack(a.node());
+    return next();
   }
 
   private Behavior<Command> onFailed(Failed f) {
-    outstanding--;
     getContext().getLog().debug("read of {} from {} failed: {}", key, f.node(), f.cause().toString());
+    count = count.fail(f.node());
     askNext();
-    if (outstanding == 0) return fail("read quorum not reached");
-    return this;
+    return next();
   }
 
   private Behavior<Command> onDeadline() {
-    return fail("read quorum not reached before the deadline");
+    deadlinePassed = true;
+    return next();
   }
 
-  private Behavior<Command> fail(String why) {
-    replyTo.tell(ReadResult.failed(503, new ArrayList<>(answers.keySet()),
-        why + ": " + answers.size() + " of " + needed + " required answers"));
-    return Behaviors.stopped();
+  /** The one exit: the newest copy once the quorum answered, a failure once it cannot or the deadline passed. */
+  private Behavior<Command> next() {
+    if (count.reached()) {
+      Optional<Versioned> newest = Optional.empty();
+      for (Optional<Versioned> v : answers.values())
+        if (v.isPresent() && v.get().isNewerThan(newest.orElse(null))) newest = v;
+      replyTo.tell(new ReadOutcome.Answered(newest, new ArrayList<>(answers.keySet())));
+      newest.ifPresent(this::repairStale);
+      return Behaviors.stopped();
+    }
+    if (count.impossible() || deadlinePassed) {
+      replyTo.tell(new ReadOutcome.NotReached(new ArrayList<>(answers.keySet()),
+          (deadlinePassed ? "read quorum not reached before the deadline: " : "read quorum not reached: ")
+              + answers.size() + " of " + count.needed() + " required answers"));
+      return Behaviors.stopped();
+    }
+    return this;
+  }
+
+  private void repairStale(Versioned newest) {
+    Entry fix = new Entry(key, newest);
+    answers.forEach((node, v) -> {
+      if (v.isPresent() && !newest.isNewerThan(v.get())) return;
+      getContext().getLog().debug("read repair of {} on {}", key, node);
+      env.offer(byId.get(node), fix, getContext().getSystem().scheduler());
+    });
   }
 }

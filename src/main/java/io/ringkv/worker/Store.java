@@ -1,5 +1,6 @@
 package io.ringkv.worker;
 
+import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.HybridClock;
 import io.ringkv.storage.KvStore;
@@ -19,8 +20,8 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 public final class Store extends AbstractBehavior<Store.Command> {
   public sealed interface Command {}
 
-  /** Applies each entry if it is newer than the stored one. */
-  public record Apply(List<Entry> entries, ActorRef<Applied> replyTo) implements Command {}
+  /** Applies each entry if it is newer than the stored one; replies with what happened to each. */
+  public record Apply(List<Entry> entries, ActorRef<Offered> replyTo) implements Command {}
 
   public record Read(String key, ActorRef<ReadReply> replyTo) implements Command {}
 
@@ -31,11 +32,14 @@ public final class Store extends AbstractBehavior<Store.Command> {
   public record Snapshot(ActorRef<SnapshotReply> replyTo) implements Command {}
 
   /** Removes each key that still holds the given version (after a hand-off). */
-  public record DropIfUnchanged(List<Entry> entries, ActorRef<Applied> replyTo) implements Command {}
+  public record DropIfUnchanged(List<Entry> entries, ActorRef<Dropped> replyTo) implements Command {}
 
   public record Count(ActorRef<Counts> replyTo) implements Command {}
 
-  public record Applied(int count) {}
+  /** What happened to each entry of an {@link Apply}, in order. */
+  public record Offered(List<Applied> outcomes) {}
+
+  public record Dropped(int count) {}
 
   public record ReadReply(Optional<Versioned> value) {}
 
@@ -77,12 +81,12 @@ public final class Store extends AbstractBehavior<Store.Command> {
   }
 
   private Behavior<Command> onApply(Apply a) {
-    int applied = 0;
+    List<Applied> outcomes = new java.util.ArrayList<>(a.entries().size());
     for (Entry e : a.entries()) {
       clock.observe(e.versioned().version().timestamp());
-      if (store.apply(e.key(), e.versioned())) applied++;
+      outcomes.add(store.offer(e.key(), e.versioned()));
     }
-    a.replyTo().tell(new Applied(applied));
+    a.replyTo().tell(new Offered(List.copyOf(outcomes)));
     return this;
   }
 
@@ -106,7 +110,7 @@ public final class Store extends AbstractBehavior<Store.Command> {
   private Behavior<Command> onDrop(DropIfUnchanged d) {
     int dropped = 0;
     for (Entry e : d.entries()) if (store.removeIfVersion(e.key(), e.versioned().version())) dropped++;
-    d.replyTo().tell(new Applied(dropped));
+    d.replyTo().tell(new Dropped(dropped));
     return this;
   }
 

@@ -2,7 +2,9 @@ package io.ringkv.worker;
 
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
-import io.ringkv.net.Peers.WriteResult;
+import io.ringkv.net.ControlPlane;
+import io.ringkv.net.Write;
+import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
@@ -24,10 +26,10 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 public final class Worker extends AbstractBehavior<Worker.Command> {
   public sealed interface Command {}
 
-  /** A client write; {@code value == null} deletes. {@code forwarded}: coordinate here, never forward again. */
-  public record Put(String key, String value, boolean forwarded, ActorRef<WriteResult> replyTo) implements Command {}
+  /** A client write. {@code forwarded}: it came from another worker, so coordinate here, never forward again. */
+  public record Put(Write write, boolean forwarded, ActorRef<WriteOutcome> replyTo) implements Command {}
 
-  public record Get(String key, ActorRef<ReadResult> replyTo) implements Command {}
+  public record Get(String key, ActorRef<ReadOutcome> replyTo) implements Command {}
 
   /** A view from the controller (pushed, or fetched by the membership link); older epochs are ignored. */
   public record ViewChanged(ClusterView view) implements Command {}
@@ -38,7 +40,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
   public record Status(String nodeId, ClusterView view, boolean rebalancing, long keysMoved, long keysHandedOff,
-      int rebalances, String membership, boolean leaving) {}
+      int rebalances, Membership membership, boolean leaving) {}
 
   /**
    * Leave the cluster on purpose (shutdown): the controller marks this node DOWN at once, and the
@@ -52,23 +54,26 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   public enum LeaveFailed implements Command { INSTANCE }
 
   /** From the membership link: where registration stands, for /status. */
-  public record MembershipState(String state) implements Command {}
+  public record MembershipChanged(Membership membership) implements Command {}
 
   private record WrappedFinished(Rebalancer.Finished finished) implements Command {}
 
+  /** The primary could not take a forwarded write: coordinate it here. */
   private record CoordinateHere(Put put) implements Command {}
 
   private enum RetryRebalance implements Command { INSTANCE }
 
-  public static Behavior<Command> create(WorkerEnv env) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Worker(ctx, timers, env)));
+  public static Behavior<Command> create(WorkerEnv env, ControlPlane controlPlane) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Worker(ctx, timers, env, controlPlane)));
   }
 
   private static final Duration REBALANCE_RETRY = Duration.ofSeconds(1);
+  private static final String NO_VIEW = "no UP workers in this node's view yet";
   private final WorkerEnv env;
   private final TimerScheduler<Command> timers;
   private final ActorRef<Rebalancer.Command> rebalancer;
   private final ActorRef<MembershipLink.Command> link;
+  private final ActorRef<Hints.Command> hints;
   private final int n;
   private ClusterView view;
   /** The last view the local data was fully brought in line with. */
@@ -77,10 +82,10 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   private long keysMoved;
   private long keysHandedOff;
   private int rebalances;
-  private String membership = "registering";
+  private Membership membership = Membership.registering();
   private ActorRef<Left> leaving;
 
-  private Worker(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerEnv env) {
+  private Worker(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerEnv env, ControlPlane controlPlane) {
     super(ctx);
     this.env = env;
     this.timers = timers;
@@ -89,7 +94,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     this.settled = view;
     ActorRef<Rebalancer.Finished> finished = ctx.messageAdapter(Rebalancer.Finished.class, WrappedFinished::new);
     this.rebalancer = ctx.spawn(Rebalancer.create(env, finished), "rebalancer");
-    this.link = ctx.spawn(MembershipLink.create(env.settings(), env.peers(), ctx.getSelf()), "membership",
+    this.hints = ctx.spawn(Hints.create(env), "hints");
+    this.link = ctx.spawn(MembershipLink.create(env.settings(), controlPlane, ctx.getSelf()), "membership",
         MembershipLink.dispatcher(ctx.getSystem().settings().config()));
   }
 
@@ -103,7 +109,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .onMessageEquals(SyncView.INSTANCE, this::onSyncView)
         .onMessage(WrappedFinished.class, this::onRebalanceFinished)
         .onMessageEquals(RetryRebalance.INSTANCE, this::onRetryRebalance)
-        .onMessage(MembershipState.class, this::onMembershipState)
+        .onMessage(MembershipChanged.class, this::onMembershipChanged)
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(Leave.class, this::onLeave)
         .onMessageEquals(LeaveFailed.INSTANCE, this::onLeaveFailed)
@@ -111,35 +117,39 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   }
 
   private Behavior<Command> onPut(Put put) {
-    List<Member> owners = view.owners(put.key(), n);
+    List<Member> owners = view.owners(put.write().key(), n);
     if (owners.isEmpty()) {
-      // a forwarded write (this node just restarted: the others saw it UP before it had its own view)
-      // gets a 421, which the forwarder takes as "primary unreachable" and coordinates itself
-      put.replyTo().tell(WriteResult.failed(put.forwarded() ? 421 : 503, List.of(),
-          "no UP workers in this node's view yet"));
+      // a forwarder takes this as "primary unavailable" and coordinates the write itself (this node
+      // just restarted: the others saw it UP before it had its own view)
+      put.replyTo().tell(new WriteOutcome.NoView(NO_VIEW));
       return this;
     }
     Member primary = owners.get(0);
     if (put.forwarded() || primary.id().equals(env.self())) return coordinate(put);
     ActorRef<Command> self = getContext().getSelf();
-    env.peers().forward(primary, put.key(), put.value()).whenComplete((result, err) -> {
-      if (err == null) put.replyTo().tell(result);
-      else self.tell(new CoordinateHere(put));   // primary unreachable: any node may coordinate
+    env.peers().forward(primary, put.write()).whenComplete((outcome, err) -> {
+      // primary unreachable, or without a view: any node may coordinate
+      if (err != null || outcome instanceof WriteOutcome.NoView) self.tell(new CoordinateHere(put));
+      else put.replyTo().tell(outcome);
     });
     return this;
   }
 
   private Behavior<Command> coordinate(Put put) {
-    List<Member> owners = view.owners(put.key(), n);
-    Versioned v = new Versioned(put.value(), new Version(env.clock().now(), env.self()));
-    getContext().spawnAnonymous(QuorumWrite.create(env, new Entry(put.key(), v), owners, put.replyTo()));
+    List<Member> owners = view.owners(put.write().key(), n);
+    if (owners.isEmpty()) {
+      put.replyTo().tell(new WriteOutcome.NoView(NO_VIEW));
+      return this;
+    }
+    Versioned v = new Versioned(put.write().value(), new Version(env.clock().now(), env.self()));
+    getContext().spawnAnonymous(QuorumWrite.create(env, hints, new Entry(put.write().key(), v), owners, put.replyTo()));
     return this;
   }
 
   private Behavior<Command> onGet(Get get) {
     List<Member> owners = view.owners(get.key(), n);
     if (owners.isEmpty()) {
-      get.replyTo().tell(ReadResult.failed(503, List.of(), "no UP workers in this node's view yet"));
+      get.replyTo().tell(new ReadOutcome.NoView(NO_VIEW));
       return this;
     }
     getContext().spawnAnonymous(QuorumRead.create(env, get.key(), owners, get.replyTo()));
@@ -188,8 +198,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     return this;
   }
 
-  private Behavior<Command> onMembershipState(MembershipState s) {
-    membership = s.state();
+  private Behavior<Command> onMembershipChanged(MembershipChanged m) {
+    membership = m.membership();
     return this;
   }
 

@@ -1,34 +1,42 @@
 package io.ringkv.worker;
 
 import io.ringkv.cluster.ClusterView;
-import io.ringkv.net.Peers.WriteResult;
+import io.ringkv.net.PeerService;
+import io.ringkv.net.Write;
+import io.ringkv.net.WriteOutcome;
+import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
 import io.ringkv.util.Stages;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
- * A worker's operations as CompletionStages, one ask each: what its HTTP routes serve and what the
- * in-memory transport of the simulations calls directly.
+ * A worker's operations as CompletionStages, one ask each: what its HTTP routes serve, what the
+ * node-to-node link serves ({@link PeerService}), and what the in-memory transport of the simulations
+ * calls directly. Every input is checked against the {@link Limits} here, whichever way it came in.
  */
-public final class WorkerApi {
+public final class WorkerApi implements PeerService {
   /** A worker's state for {@code GET /status}. */
   public record StatusInfo(Worker.Status worker, int liveKeys, int storedEntries) {}
 
   private final WorkerEnv env;
   private final ActorRef<Worker.Command> worker;
   private final ActorSystem<?> system;
+  private final Limits limits;
   private final Duration writeTimeout;
   private final Duration localTimeout;
 
@@ -36,6 +44,7 @@ public final class WorkerApi {
     this.env = env;
     this.worker = worker;
     this.system = system;
+    this.limits = Limits.of(env.settings());
     // forwarding to the primary, then coordinating here if the primary is gone, each within the request timeout
     this.writeTimeout = env.settings().requestTimeout().multipliedBy(2).plus(env.settings().peerTimeout());
     this.localTimeout = env.settings().peerTimeout();
@@ -45,54 +54,82 @@ public final class WorkerApi {
     return env.self();
   }
 
-  /** A client write (value null = delete), routed to the key's primary unless {@code forwarded}. */
-  public CompletionStage<WriteResult> write(String key, String value, boolean forwarded) {
-    return AskPattern.ask(worker, r -> new Worker.Put(key, value, forwarded, r), writeTimeout, system.scheduler());
+  public Limits limits() {
+    return limits;
+  }
+
+  /** A client write (value null = delete), routed to the key's primary. */
+  public CompletionStage<WriteOutcome> write(String key, String value) {
+    return put(checked(new Write(key, value)), false);
+  }
+
+  @Override
+  public CompletionStage<List<WriteOutcome>> coordinate(List<Write> writes) {
+    for (Write w : writes) checked(w);
+    List<CompletableFuture<WriteOutcome>> outcomes = new ArrayList<>(writes.size());
+    for (Write w : writes) outcomes.add(Stages.plain(put(w, true)));
+    return CompletableFuture.allOf(outcomes.toArray(new CompletableFuture[0]))
+        .thenApply(v -> outcomes.stream().map(CompletableFuture::join).toList());
+  }
+
+  private Write checked(Write w) {
+    limits.key(w.key());
+    if (!w.isDelete()) limits.value(w.value());
+    return w;
+  }
+
+  private CompletionStage<WriteOutcome> put(Write w, boolean forwarded) {
+    return AskPattern.ask(worker, r -> new Worker.Put(w, forwarded, r), writeTimeout, system.scheduler());
   }
 
   /** A client read at the read quorum. */
-  public CompletionStage<ReadResult> read(String key) {
+  public CompletionStage<ReadOutcome> read(String key) {
+    limits.key(key);
     return AskPattern.ask(worker, r -> new Worker.Get(key, r), writeTimeout, system.scheduler());
   }
 
   /** This worker's own copy, tombstone included. */
   public CompletionStage<Optional<Versioned>> local(String key) {
+    limits.key(key);
     return Stages.plain(AskPattern.<Store.Command, Store.ReadReply>ask(env.shards().forKey(key), r -> new Store.Read(key, r),
         localTimeout, system.scheduler())).thenApply(Store.ReadReply::value);
   }
 
-  /** This worker's own copies of several keys, in the order asked: one ask per shard, not per key. */
-  public CompletionStage<List<Optional<Versioned>>> localMany(List<String> keys) {
-    Map<ActorRef<Store.Command>, List<Integer>> perShard = new HashMap<>();
-    for (int i = 0; i < keys.size(); i++) perShard.computeIfAbsent(env.shards().forKey(keys.get(i)), k -> new ArrayList<>()).add(i);
-    List<Optional<Versioned>> out = new ArrayList<>(java.util.Collections.nCopies(keys.size(), Optional.empty()));
+  @Override
+  public CompletionStage<List<Optional<Versioned>>> copies(List<String> keys) {
+    for (String k : keys) limits.key(k);
+    return perShard(keys, Function.identity(), (store, part) -> Stages.plain(AskPattern.<Store.Command, Store.ReadManyReply>ask(
+        store, r -> new Store.ReadMany(part, r), localTimeout, system.scheduler())).thenApply(Store.ReadManyReply::values));
+  }
+
+  @Override
+  public CompletionStage<List<Applied>> replicate(List<Entry> entries) {
+    for (Entry e : entries) limits.entry(e);
+    return perShard(entries, Entry::key, (store, part) -> Stages.plain(AskPattern.<Store.Command, Store.Offered>ask(
+        store, r -> new Store.Apply(part, r), localTimeout, system.scheduler())).thenApply(Store.Offered::outcomes));
+  }
+
+  /**
+   * Splits {@code items} by store shard, asks each shard once for its part, and puts the answers back
+   * in the order of {@code items}.
+   */
+  private <I, R> CompletionStage<List<R>> perShard(List<I> items, Function<I, String> key,
+      BiFunction<ActorRef<Store.Command>, List<I>, CompletionStage<List<R>>> ask) {
+    Map<ActorRef<Store.Command>, List<Integer>> at = new HashMap<>();
+    for (int i = 0; i < items.size(); i++)
+      at.computeIfAbsent(env.shards().forKey(key.apply(items.get(i))), k -> new ArrayList<>()).add(i);
+    List<R> out = new ArrayList<>(Collections.nCopies(items.size(), null));
     CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
-    for (var part : perShard.entrySet()) {
-      List<Integer> at = part.getValue();
-      List<String> asked = at.stream().map(keys::get).toList();
-      var reply = Stages.plain(AskPattern.<Store.Command, Store.ReadManyReply>ask(part.getKey(),
-          r -> new Store.ReadMany(asked, r), localTimeout, system.scheduler()));
+    for (var part : at.entrySet()) {
+      List<Integer> indexes = part.getValue();
+      List<I> asked = indexes.stream().map(items::get).toList();
       // each part fills its own indexes; thenCombine runs the fills one after another
-      all = all.thenCombine(reply, (v, r) -> {
-        for (int j = 0; j < at.size(); j++) out.set(at.get(j), r.values().get(j));
+      all = all.thenCombine(ask.apply(part.getKey(), asked), (v, answers) -> {
+        for (int j = 0; j < indexes.size(); j++) out.set(indexes.get(j), answers.get(j));
         return null;
       });
     }
-    return all.thenApply(v -> List.copyOf(out));
-  }
-
-  /** Applies replicas, each to its shard; completes with how many were newer than what was here. */
-  public CompletionStage<Integer> replicate(List<Entry> entries) {
-    Map<ActorRef<Store.Command>, List<Entry>> perShard = new HashMap<>();
-    for (Entry e : entries) perShard.computeIfAbsent(env.shards().forKey(e.key()), k -> new ArrayList<>()).add(e);
-    CompletableFuture<Integer> total = CompletableFuture.completedFuture(0);
-    for (var part : perShard.entrySet()) {
-      List<Entry> batch = List.copyOf(part.getValue());
-      var applied = Stages.plain(AskPattern.<Store.Command, Store.Applied>ask(part.getKey(), r -> new Store.Apply(batch, r),
-          localTimeout, system.scheduler()));
-      total = total.thenCombine(applied, (sum, a) -> sum + a.count());
-    }
-    return total;
+    return all.thenApply(v -> Collections.unmodifiableList(out));
   }
 
   /** A version stamped here, for the seed's unversioned replicate. */

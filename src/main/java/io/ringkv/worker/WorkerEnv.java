@@ -1,12 +1,41 @@
 package io.ringkv.worker;
 
+import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.net.Peers;
+import io.ringkv.storage.Applied;
+import io.ringkv.storage.Entry;
 import io.ringkv.storage.HybridClock;
+import io.ringkv.storage.Versioned;
+import io.ringkv.util.Stages;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.Scheduler;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /** What a worker's actors share: its id, its store shards, its clock and its way to reach other nodes. */
 public record WorkerEnv(NodeSettings settings, Shards shards, Peers peers, HybridClock clock) {
   public String self() {
     return settings.nodeId();
+  }
+
+  /** Offers one replica to an owner: this node's own store shard, or a peer over the link. */
+  CompletionStage<Applied> offer(Member to, Entry entry, Scheduler scheduler) {
+    if (to.id().equals(self())) {
+      // a plain stage, not context.ask: its reply would hop threads (see Stages)
+      return Stages.plain(AskPattern.<Store.Command, Store.Offered>ask(shards.forKey(entry.key()),
+          r -> new Store.Apply(List.of(entry), r), settings.peerTimeout(), scheduler)).thenApply(o -> o.outcomes().get(0));
+    }
+    return peers.replicate(to, List.of(entry)).thenApply(applied -> applied.get(0));
+  }
+
+  /** An owner's own copy of a key, tombstone included: this node's store shard, or a peer's. */
+  CompletionStage<Optional<Versioned>> copy(Member from, String key, Scheduler scheduler) {
+    if (from.id().equals(self())) {
+      return Stages.plain(AskPattern.<Store.Command, Store.ReadReply>ask(shards.forKey(key), r -> new Store.Read(key, r),
+          settings.peerTimeout(), scheduler)).thenApply(Store.ReadReply::value);
+    }
+    return peers.fetch(from, key);
   }
 }

@@ -8,8 +8,9 @@ import com.typesafe.config.ConfigFactory;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
+import io.ringkv.cluster.MembershipReply;
+import io.ringkv.net.ControlPlane;
 import io.ringkv.net.NoPeers;
-import io.ringkv.net.Peers;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Versioned;
 import java.time.Clock;
@@ -84,7 +85,7 @@ class ControllerTest {
   private final RecordingPeers peers = new RecordingPeers();
   private final ActorRef<Controller.Command> controller =
       testKit.spawn(Controller.create(settings, peers, virtualClock()));
-  private final TestProbe<Controller.Reply> replies = testKit.createTestProbe();
+  private final TestProbe<MembershipReply> replies = testKit.createTestProbe();
   private final TestProbe<ClusterView> views = testKit.createTestProbe();
 
   /** The controller's clock, moved with ManualTime by {@link #pass}: it reads the time its timers run on. */
@@ -164,9 +165,9 @@ class ControllerTest {
     assertTrue(view().isUp("worker1") && view().isUp("worker2"), "called DOWN by a controller that was itself stalled");
     assertEquals(epoch, view().epoch());
     // worker2's heartbeats arrive again; worker1's do not
-    assertEquals(200, heartbeat("worker2", "i2", epoch).status());
+    alive("worker2", "i2", epoch);
     pass(TIMEOUT.dividedBy(2));
-    assertEquals(200, heartbeat("worker2", "i2", epoch).status());
+    alive("worker2", "i2", epoch);
     pass(TIMEOUT.dividedBy(2).plusMillis(100));
     ClusterView after = view();
     assertFalse(after.isUp("worker1"), "still UP a full timeout after the stall");
@@ -181,12 +182,13 @@ class ControllerTest {
     long epoch = view().epoch();
     for (String instance : new String[] {null, "", "i2", "an-earlier-incarnation"}) {
       controller.tell(new Controller.Leave("worker1", instance, replies.ref()));
-      assertEquals(409, replies.receiveMessage().status(), "a leave of worker1 with instance " + instance);
+      MembershipReply r = replies.receiveMessage();
+      assertTrue(r instanceof MembershipReply.Conflict, "a leave of worker1 with instance " + instance + ": " + r);
     }
     assertTrue(view().isUp("worker1"));
     assertEquals(epoch, view().epoch());
     controller.tell(new Controller.Leave("worker1", "i1", replies.ref()));
-    assertEquals(200, replies.receiveMessage().status());
+    assertTrue(replies.receiveMessage() instanceof MembershipReply.Accepted);
     assertFalse(view().isUp("worker1"));
   }
 
@@ -196,7 +198,7 @@ class ControllerTest {
     peers.takePushes();
     for (int i = 0; i < 5; i++) {
       pass(TIMEOUT.minusMillis(100));
-      assertEquals(200, heartbeat("worker1", "i1", 1).status());
+      alive("worker1", "i1", 1);
     }
     assertTrue(view().isUp("worker1"));
     assertEquals(1, view().epoch());
@@ -214,17 +216,18 @@ class ControllerTest {
     assertTrue(down.isUp("worker2"));
     peers.takePushes();
 
-    Controller.Reply r = heartbeat("worker1", "i1", down.epoch());
-    assertEquals(200, r.status());
-    assertTrue(r.view().isUp("worker1"));
-    assertTrue(r.view().epoch() > down.epoch());
-    assertEquals(Set.of(Pushed.of("worker1", r.view()), Pushed.of("worker2", r.view())), Set.copyOf(peers.takePushes()));
+    long epoch = alive("worker1", "i1", down.epoch());
+    ClusterView v = view();
+    assertEquals(epoch, v.epoch());
+    assertTrue(v.isUp("worker1"));
+    assertTrue(v.epoch() > down.epoch());
+    assertEquals(Set.of(Pushed.of("worker1", v), Pushed.of("worker2", v)), Set.copyOf(peers.takePushes()));
   }
 
   @Test
   void aHeartbeatFromAnUnknownNodeIs404() {
     register("worker1", "i1", null);
-    assertEquals(404, heartbeat("stranger", "x", 0).status());
+    assertTrue(heartbeat("stranger", "x", 0) instanceof MembershipReply.UnknownNode);
     assertFalse(view().members().containsKey("stranger"));
   }
 
@@ -234,10 +237,9 @@ class ControllerTest {
     long epoch = view().epoch();
     peers.takePushes();
 
-    controller.tell(new Controller.Register(new Peers.Registration("worker1", "10.0.0.99", 8001, "other", null), replies.ref()));
-    Controller.Reply r = replies.receiveMessage();
-    assertEquals(409, r.status());
-    assertTrue(r.detail().contains("worker1"), r.detail());
+    controller.tell(new Controller.Register(new ControlPlane.Registration("worker1", "10.0.0.99", 8001, "other", null), replies.ref()));
+    MembershipReply r = replies.receiveMessage();
+    assertTrue(r instanceof MembershipReply.Conflict c && c.detail().contains("worker1"), r.toString());
     ClusterView v = view();
     assertEquals(epoch, v.epoch());
     assertTrue(v.member("worker1").sameAddress("worker1.test", 8001));
@@ -250,12 +252,12 @@ class ControllerTest {
     for (int i = 1; i <= 4; i++) members.put("worker" + i, member("worker" + i, "i" + i));
     ClusterView lastView = new ClusterView(7, members, settings.vnodes());
 
-    Controller.Reply r = register("worker1", "i1", lastView);
-    assertTrue(r.view().epoch() >= 7);
-    assertEquals(List.of("worker1", "worker2", "worker3", "worker4"), r.view().ring().nodes().stream().sorted().toList());
-    assertEquals(lastView.ring().nodes(), r.view().ring().nodes());
-    assertEquals(r.view().epoch(), register("worker2", "i2", lastView).view().epoch());
-    assertEquals(r.view().epoch(), heartbeat("worker3", "i3", 7).view().epoch());
+    ClusterView r = register("worker1", "i1", lastView);
+    assertTrue(r.epoch() >= 7);
+    assertEquals(List.of("worker1", "worker2", "worker3", "worker4"), r.ring().nodes().stream().sorted().toList());
+    assertEquals(lastView.ring().nodes(), r.ring().nodes());
+    assertEquals(r.epoch(), register("worker2", "i2", lastView).epoch());
+    assertEquals(r.epoch(), alive("worker3", "i3", 7));
     assertEquals(List.of(), peers.takePushes(), "a resumed controller pushed a view");
 
     // worker1..3 keep heartbeating, worker4 never shows up: the next change comes after epoch 7
@@ -277,10 +279,9 @@ class ControllerTest {
   void aWorkerAheadOfARestartedControllerIsOvertaken() {
     register("worker1", "i1", null);
     peers.takePushes();
-    Controller.Reply r = heartbeat("worker1", "i1", 12);
-    assertEquals(200, r.status());
-    assertTrue(r.view().epoch() > 12);
-    assertEquals(List.of(Pushed.of("worker1", r.view())), peers.takePushes());
+    long epoch = alive("worker1", "i1", 12);
+    assertTrue(epoch > 12);
+    assertEquals(List.of(Pushed.of("worker1", view())), peers.takePushes());
   }
 
   // ---- helpers
@@ -289,16 +290,24 @@ class ControllerTest {
     return new Member(id, id + ".test", 8001, Member.Status.UP, instance);
   }
 
-  private Controller.Reply register(String id, String instance, ClusterView lastView) {
-    controller.tell(new Controller.Register(new Peers.Registration(id, id + ".test", 8001, instance, lastView), replies.ref()));
-    Controller.Reply r = replies.receiveMessage();
-    assertEquals(200, r.status(), r.detail());
-    return r;
+  /** Registers and expects to be accepted: the view the controller answered with. */
+  private ClusterView register(String id, String instance, ClusterView lastView) {
+    controller.tell(new Controller.Register(new ControlPlane.Registration(id, id + ".test", 8001, instance, lastView), replies.ref()));
+    MembershipReply r = replies.receiveMessage();
+    if (r instanceof MembershipReply.Accepted a) return a.view();
+    throw new AssertionError("registration of " + id + " refused: " + r);
   }
 
-  private Controller.Reply heartbeat(String id, String instance, long epoch) {
-    controller.tell(new Controller.Heartbeat(new Peers.Heartbeat(id, instance, epoch), replies.ref()));
+  private MembershipReply heartbeat(String id, String instance, long epoch) {
+    controller.tell(new Controller.Heartbeat(new ControlPlane.Heartbeat(id, instance, epoch), replies.ref()));
     return replies.receiveMessage();
+  }
+
+  /** Heartbeats and expects to be taken: the controller's epoch. */
+  private long alive(String id, String instance, long epoch) {
+    MembershipReply r = heartbeat(id, instance, epoch);
+    if (r instanceof MembershipReply.Alive a) return a.epoch();
+    throw new AssertionError("heartbeat of " + id + " refused: " + r);
   }
 
   private ClusterView view() {

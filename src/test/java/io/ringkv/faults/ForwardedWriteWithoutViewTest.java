@@ -8,11 +8,13 @@ import io.ringkv.Guardian;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
+import io.ringkv.cluster.MembershipReply;
 import io.ringkv.net.NoPeers;
-import io.ringkv.net.PeerException;
-import io.ringkv.net.Peers;
-import io.ringkv.net.Peers.WriteResult;
+import io.ringkv.net.Write;
+import io.ringkv.net.WriteOutcome;
+import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
+import java.util.Collections;
 import io.ringkv.worker.WorkerApi;
 import java.time.Duration;
 import java.util.List;
@@ -30,8 +32,8 @@ import org.junit.jupiter.api.Test;
 /**
  * What the fault suite found after a worker's restart: the other workers see it UP (the controller
  * pushed them the view) a moment before it has a view of its own, and forward it writes it cannot
- * coordinate. It answers those with 421, which the forwarder takes as "primary unreachable" and
- * coordinates the write itself, instead of passing a 503 on to the client.
+ * coordinate. It answers those {@link WriteOutcome.NoView}, which the forwarder takes as "primary
+ * unavailable" and coordinates the write itself, instead of passing a 503 on to the client.
  */
 class ForwardedWriteWithoutViewTest {
   static final ActorTestKit testKit = ActorTestKit.create();
@@ -43,36 +45,36 @@ class ForwardedWriteWithoutViewTest {
     testKit.shutdownTestKit();
   }
 
-  private static WorkerApi start(String id, Peers peers) {
+  private static WorkerApi start(String id, NoPeers peers) {
     NodeSettings s = BASE.withNode(id, id + ".test", 8001);
     TestProbe<WorkerApi> started = testKit.createTestProbe();
     testKit.spawn(Behaviors.<Void>setup(ctx -> {
-      started.ref().tell(Guardian.workerApi(ctx, s, peers));
+      started.ref().tell(Guardian.workerApi(ctx, s, peers, peers));
       return Behaviors.empty();
     }), id + "-" + System.nanoTime());
     return started.receiveMessage(Duration.ofSeconds(5));
   }
 
-  private static WriteResult await(CompletionStage<WriteResult> s) throws Exception {
+  private static <T> T await(CompletionStage<T> s) throws Exception {
     return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
   @Test
-  void aWorkerWithoutAViewAnswersAForwardedWriteWith421AndADirectOneWith503() throws Exception {
+  void aWorkerWithoutAViewAnswersForwardedAndDirectWritesWithNoView() throws Exception {
     WorkerApi w = start("fresh", new NoPeers() {
       @Override
-      public CompletionStage<ClusterView> register(Registration registration) {
+      public CompletionStage<MembershipReply> register(Registration registration) {
         return new CompletableFuture<>();   // the controller's answer has not arrived yet
       }
     });
-    WriteResult forwarded = await(w.write("k", "v", true));
-    assertEquals(421, forwarded.status(), forwarded.toString());
-    WriteResult direct = await(w.write("k", "v", false));
-    assertEquals(503, direct.status(), direct.toString());
+    WriteOutcome forwarded = await(w.coordinate(List.of(new Write("k", "v")))).get(0);
+    assertTrue(forwarded instanceof WriteOutcome.NoView, forwarded.toString());
+    WriteOutcome direct = await(w.write("k", "v"));
+    assertTrue(direct instanceof WriteOutcome.NoView, direct.toString());
   }
 
   @Test
-  void theForwarderCoordinatesAWriteItsPrimaryAnswered421() throws Exception {
+  void theForwarderCoordinatesAWriteItsPrimaryAnsweredWithoutAView() throws Exception {
     ClusterView view = ClusterView.empty(BASE.vnodes())
         .with(new Member("w1", "w1.test", 8001, Member.Status.UP, "i1"), 1)
         .with(new Member("w2", "w2.test", 8001, Member.Status.UP, "i2"), 2);
@@ -82,25 +84,25 @@ class ForwardedWriteWithoutViewTest {
     AtomicInteger replicated = new AtomicInteger();
     WorkerApi w1 = start("w1", new NoPeers() {
       @Override
-      public CompletionStage<ClusterView> register(Registration registration) {
-        return CompletableFuture.completedFuture(view);
+      public CompletionStage<MembershipReply> register(Registration registration) {
+        return CompletableFuture.completedFuture(new MembershipReply.Accepted(view));
       }
 
       @Override
-      public CompletionStage<Long> heartbeat(Heartbeat heartbeat) {
-        return CompletableFuture.completedFuture(view.epoch());
+      public CompletionStage<MembershipReply> heartbeat(Heartbeat heartbeat) {
+        return CompletableFuture.completedFuture(new MembershipReply.Alive(view.epoch()));
       }
 
       @Override
-      public CompletionStage<WriteResult> forward(Member to, String k, String value) {
+      public CompletionStage<WriteOutcome> forward(Member to, Write write) {
         forwards.incrementAndGet();
-        return CompletableFuture.failedFuture(new PeerException(421, "no UP workers in this node's view yet"));
+        return CompletableFuture.completedFuture(new WriteOutcome.NoView("no UP workers in this node's view yet"));
       }
 
       @Override
-      public CompletionStage<Integer> replicate(Member to, List<Entry> entries) {
+      public CompletionStage<List<Applied>> replicate(Member to, List<Entry> entries) {
         replicated.addAndGet(entries.size());
-        return CompletableFuture.completedFuture(entries.size());
+        return CompletableFuture.completedFuture(Collections.nCopies(entries.size(), Applied.STORED));
       }
     });
     String k = key;
@@ -109,8 +111,8 @@ class ForwardedWriteWithoutViewTest {
       assertEquals(view.epoch(), w1.status().toCompletableFuture().join().worker().view().epoch());
       return null;
     });
-    WriteResult r = await(w1.write(k, "v", false));
-    assertTrue(r.ok(), r.toString());
+    WriteOutcome r = await(w1.write(k, "v"));
+    assertTrue(r instanceof WriteOutcome.Acked, r.toString());
     assertEquals(1, forwards.get(), "the write went to its primary first");
     assertEquals(List.of("w1", "w2"), r.ackedBy().stream().sorted().toList());
     assertTrue(replicated.get() >= 1, "w1 coordinated it, replicating to w2");

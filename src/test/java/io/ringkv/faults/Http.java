@@ -52,7 +52,7 @@ final class Http {
 
   /** Sends with the cluster token (the harness reads raw copies like a node does). */
   Resp send(HttpRequest.Builder req) {
-    if (clusterToken != null) req.header(io.ringkv.net.HttpPeers.TOKEN_HEADER, clusterToken);
+    if (clusterToken != null) req.header(io.ringkv.net.Wire.TOKEN_HEADER, clusterToken);
     try {
       HttpResponse<byte[]> r = client.send(req.build(), HttpResponse.BodyHandlers.ofByteArray());
       JsonNode body;

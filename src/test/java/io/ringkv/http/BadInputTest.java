@@ -7,11 +7,18 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.ringkv.cluster.TestCluster;
 import io.ringkv.cluster.TestCluster.Reply;
+import io.ringkv.net.Frames;
+import io.ringkv.net.LinkSocket;
+import io.ringkv.net.Write;
+import io.ringkv.storage.Entry;
+import io.ringkv.storage.Version;
+import io.ringkv.storage.Versioned;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
@@ -228,19 +235,10 @@ class BadInputTest {
       cases.add(new Case("POST", "/replicate", body, 400, false));
     cases.add(new Case("POST", "/replicate", "{\"key\":\"" + unused + "\",\"value\":\"" + bigValue + "\"," + v + "}", 413, false));
 
-    // POST /forward (client writes a worker routes to their primary, in batches) and POST /replicate/read (replica reads)
-    for (String body : List.of("{}", "{\"writes\":5}", "{\"writes\":[1]}", "{\"writes\":[{\"value\":\"v\"}]}",
-        "{\"writes\":[{\"key\":\"\",\"value\":\"v\"}]}", "{\"writes\":[{\"key\":\"" + unused + "\"}]}",
-        "{\"writes\":[{\"key\":\"" + unused + "\",\"value\":\"\"}]}", "{\"writes\":[{\"key\":\"" + unused + "\",\"value\":5}]}",
-        "{\"writes\":[{\"key\":\"" + longKey + "\",\"value\":\"v\"}]}",
-        "{\"writes\":[{\"key\":\"" + unused + "\",\"value\":\"v\"},{\"key\":7,\"value\":\"v\"}]}"))
-      cases.add(new Case("POST", "/forward", body, 400, false));
-    cases.add(new Case("POST", "/forward", "{\"writes\":[{\"key\":\"" + unused + "\",\"value\":\"" + bigValue + "\"}]}", 413, false));
-    for (String body : List.of("{}", "{\"keys\":\"a\"}", "{\"keys\":[1]}", "{\"keys\":[\"\"]}", "{\"keys\":[null]}",
-        "{\"keys\":[\"" + longKey + "\"]}"))
-      cases.add(new Case("POST", "/replicate/read", body, 400, false));
-    // GET /peer is the node-to-node link: without a WebSocket upgrade it is a client error
-    cases.add(new Case("GET", "/peer", null, 400, false));
+    // the retired HTTP forms of the link's calls, and its WebSocket form: gone
+    cases.add(new Case("POST", "/forward", "{\"writes\":[{\"key\":\"" + unused + "\",\"value\":\"v\"}]}", 404, false));
+    cases.add(new Case("POST", "/replicate/read", "{\"keys\":[\"" + unused + "\"]}", 404, false));
+    cases.add(new Case("GET", "/peer", null, 404, false));
 
     // POST /node_down: views that are not views
     for (String body : List.of("{}", "{\"node_id\":5}", "{\"node_id\":null}", "{\"nodes\":{}}", "{\"epoch\":\"x\",\"nodes\":{}}", "{\"epoch\":-5,\"nodes\":{}}",
@@ -299,6 +297,36 @@ class BadInputTest {
     cases.add(new Case("PUT", "/kv", TestCluster.kvBody(unused, "z".repeat(15 * 1024 * 1024)), 413, false));
     cases.add(new Case("POST", "/register", "{\"node_id\":\"" + "z".repeat(5 * 1024 * 1024) + "\"}", 413, true));
     return cases;
+  }
+
+  /**
+   * The same limits on the node-to-node link, which reaches the same checks: forwarded writes with
+   * an empty or oversized key or an empty or oversized value, replicas over the limits and reads of
+   * oversized keys each get BAD_INPUT, store nothing, and leave the link serving.
+   */
+  @Test
+  void badCallsOnTheLinkAreRefusedAndStoreNothing() throws Exception {
+    String unused = "link-unused-" + UUID.randomUUID();
+    String longKey = "k".repeat(MAX_KEY + 1);
+    String bigValue = "z".repeat(MAX_VALUE + 1);
+    Reply where = cluster.get(cluster.url("worker1") + "/peer/link");
+    assertEquals(200, where.status(), where.toString());
+    Version v = new Version(1, "worker9");
+    try (LinkSocket link = new LinkSocket(where.json().path("port").asInt(), "", "")) {
+      List<Frames.Answer> bad = new ArrayList<>();
+      for (Write w : List.of(new Write("", "v"), new Write(longKey, "v"), new Write(unused, ""), new Write(unused, bigValue)))
+        bad.add(link.call(Frames.Kind.FORWARD, Frames.writes(List.of(w))));
+      bad.add(link.call(Frames.Kind.FORWARD, Frames.writes(List.of(new Write(unused, "v"), new Write(longKey, null)))));
+      for (Entry e : List.of(new Entry("", new Versioned("v", v)), new Entry(longKey, new Versioned("v", v)),
+          new Entry(unused, new Versioned(bigValue, v))))
+        bad.add(link.call(Frames.Kind.REPLICATE, Frames.entries(List.of(new Entry(unused, new Versioned("v", v)), e))));
+      bad.add(link.call(Frames.Kind.READ, Frames.keys(List.of(unused, longKey))));
+      for (Frames.Answer a : bad) assertEquals(Frames.Result.BAD_INPUT, a.result(), a.detail());
+      Frames.Answer read = link.call(Frames.Kind.READ, Frames.keys(List.of(unused)));
+      assertEquals(Frames.Result.OK, read.result(), "the link stopped serving: " + read.detail());
+      assertEquals(List.of(Optional.empty()), Frames.readCopies(read.body()), "a refused call stored " + unused);
+    }
+    for (String w : cluster.workers()) assertEquals(404, cluster.getKv(w, unused).status(), w + " serves " + unused);
   }
 
   /** Why the reply is not the JSON 4xx the case expects, or null when it is. */

@@ -7,7 +7,7 @@ import ch.qos.logback.core.AppenderBase;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.ringkv.cluster.TestCluster;
 import io.ringkv.cluster.TestCluster.Reply;
-import io.ringkv.net.HttpPeers;
+import io.ringkv.net.Wire;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -529,11 +529,11 @@ class HostileRequestFuzzTest {
         List.of("Content-Type: a/b/c"), List.of("Content-Type: application/json", "Content-Type: text/html"),
         List.of("Content-Type: multipart/form-data; boundary=x"), List.of("Content-Type: application/x-www-form-urlencoded"));
     Arbitrary<List<String>> clusterToken = Arbitraries.frequencyOf(
-        Tuple.of(6, Arbitraries.just(List.of(HttpPeers.TOKEN_HEADER + ": " + CLUSTER_TOKEN))),
+        Tuple.of(6, Arbitraries.just(List.of(Wire.TOKEN_HEADER + ": " + CLUSTER_TOKEN))),
         Tuple.of(2, Arbitraries.just(List.of())),
-        Tuple.of(2, Arbitraries.of(List.of(HttpPeers.TOKEN_HEADER + ": wrong"), List.of(HttpPeers.TOKEN_HEADER + ":"),
-            List.of(HttpPeers.TOKEN_HEADER + ": " + CLUSTER_TOKEN, HttpPeers.TOKEN_HEADER + ": wrong"),
-            List.of(HttpPeers.TOKEN_HEADER + ": " + "t".repeat(7000)), List.of(HttpPeers.TOKEN_HEADER + ": \u00ff" + CLUSTER_TOKEN))));
+        Tuple.of(2, Arbitraries.of(List.of(Wire.TOKEN_HEADER + ": wrong"), List.of(Wire.TOKEN_HEADER + ":"),
+            List.of(Wire.TOKEN_HEADER + ": " + CLUSTER_TOKEN, Wire.TOKEN_HEADER + ": wrong"),
+            List.of(Wire.TOKEN_HEADER + ": " + "t".repeat(7000)), List.of(Wire.TOKEN_HEADER + ": \u00ff" + CLUSTER_TOKEN))));
     Arbitrary<List<String>> apiToken = Arbitraries.frequencyOf(
         Tuple.of(6, Arbitraries.just(List.of("Authorization: Bearer " + API_TOKEN))),
         Tuple.of(2, Arbitraries.just(List.of())),
@@ -547,7 +547,7 @@ class HostileRequestFuzzTest {
             List.of("Bad Name: x"), List.of("X-Fold: a", " continued"), List.of("X-Utf8: \u00ff\u00fe\u00c0\u00af"),
             List.of("X-Nul: a\u0000b"), List.of("Expect: 100-continue"), List.of("Expect: something-else"),
             List.of("Content-Encoding: gzip"), List.of("Transfer-Encoding: gzip"), List.of("Connection: keep-alive, Upgrade", "Upgrade: h2c"),
-            List.of(HttpPeers.FORWARDED_HEADER + ": worker9"), List.of("X-" + "n".repeat(200) + ": x"), List.of(": empty-name"),
+            List.of("X-Ringkv-Forwarded: worker9"), List.of("X-" + "n".repeat(200) + ": x"), List.of(": empty-name"),
             List.of("Accept: \u0001\u0002"), List.of("Cookie: " + "c=1; ".repeat(1000)), List.of("Range: bytes=0-1,2-3,4-5"))));
     return Combinators.combine(host, contentType, clusterToken, apiToken, hostile).as((a, b, c, d, e) -> {
       List<String> all = new ArrayList<>(a);

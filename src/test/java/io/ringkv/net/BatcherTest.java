@@ -93,7 +93,7 @@ class BatcherTest {
     CompletionStage<String> first = b.submit("p", 1);
     CompletionStage<String> second = b.submit("p", 2);
     CompletionStage<String> third = b.submit("p", 3);
-    calls.answers.get(0).completeExceptionally(new PeerException(503, "down"));
+    calls.answers.get(0).completeExceptionally(new IllegalStateException("down"));
     assertTrue(first.toCompletableFuture().isCompletedExceptionally());
     assertEquals(List.of(2, 3), calls.batches.get(1));
     calls.answers.get(1).complete(List.of("only one answer"));   // a malformed answer fails the batch too

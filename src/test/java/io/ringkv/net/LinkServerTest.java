@@ -3,10 +3,20 @@ package io.ringkv.net;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ringkv.storage.Applied;
+import io.ringkv.storage.Entry;
+import io.ringkv.storage.Version;
+import io.ringkv.storage.Versioned;
 import io.ringkv.util.Secret;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -15,7 +25,7 @@ import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 import org.junit.jupiter.api.Test;
 
-/** Who may open a link (the same rule as the endpoints' HTTP forms), and what a connection's first frames do. */
+/** Who may open a link (the same rule as the endpoints' HTTP forms), and how a connection's calls are answered. */
 class LinkServerTest {
   private static ByteString hello(String cluster, String api) {
     return Frames.hello(new Frames.Hello(cluster, api));
@@ -42,27 +52,49 @@ class LinkServerTest {
     assertNotNull(LinkServer.refusal(null, null, hello("", "").concat(ByteString.fromString("x"))));
   }
 
+  /** A stand-in worker: every replica stored, every key holds "v-" + key, and no write can be coordinated. */
+  private static final PeerService SERVICE = new PeerService() {
+    @Override
+    public CompletionStage<List<Applied>> replicate(List<Entry> entries) {
+      return CompletableFuture.completedFuture(Collections.nCopies(entries.size(), Applied.STORED));
+    }
+
+    @Override
+    public CompletionStage<List<Optional<Versioned>>> copies(List<String> keys) {
+      return CompletableFuture.completedFuture(keys.stream()
+          .map(k -> Optional.of(new Versioned("v-" + k, new Version(1, "n")))).toList());
+    }
+
+    @Override
+    public CompletionStage<List<WriteOutcome>> coordinate(List<Write> writes) {
+      return CompletableFuture.failedFuture(new IllegalStateException("no coordinator here"));
+    }
+  };
+
   @Test
   void callsAreServedAfterAnAcceptedHelloAndKeepAlivesAreDropped() throws Exception {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "link-server-test");
     try {
-      var echo = LinkServer.calls(Secret.of("t"), null, m -> {
-        Frames.Call c = Frames.readCall(m);
-        return CompletableFuture.completedFuture(Frames.answer(c.id(), 200, c.body().toArray()));
-      });
+      var calls = new LinkServer(SERVICE).calls(Secret.of("t"), null);
       List<ByteString> served = Source.from(List.of(ByteString.emptyByteString(), hello("t", ""), ByteString.emptyByteString(),
-              Frames.call(7, Frames.Kind.READ, new byte[] {1, 2}), ByteString.emptyByteString()))
-          .via(echo).runWith(Sink.seq(), system).toCompletableFuture().get(10, TimeUnit.SECONDS);
-      assertEquals(1, served.size(), served.toString());
-      Frames.Answer a = Frames.readAnswer(served.get(0));
-      assertEquals(7, a.id());
-      assertEquals(ByteString.fromArray(new byte[] {1, 2}), a.body());
+              Frames.call(7, Frames.Kind.READ, Frames.keys(List.of("a", "b"))), ByteString.emptyByteString(),
+              Frames.call(8, Frames.Kind.FORWARD, Frames.writes(List.of(new Write("a", "v")))),
+              Frames.call(9, Frames.Kind.REPLICATE, ByteString.fromArray(new byte[] {0, 0, 0, 9}))))
+          .via(calls).runWith(Sink.seq(), system).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertEquals(3, served.size(), served.toString());
+      Map<Integer, Frames.Answer> byId = new HashMap<>();
+      for (ByteString m : served) byId.put(Frames.readAnswer(m).id(), Frames.readAnswer(m));
+      assertEquals(Frames.Result.OK, byId.get(7).result());
+      assertEquals(List.of("v-a", "v-b"), Frames.readCopies(byId.get(7).body()).stream().map(c -> c.orElseThrow().value()).toList());
+      assertEquals(Frames.Result.UNAVAILABLE, byId.get(8).result());
+      assertTrue(byId.get(8).detail().contains("no coordinator here"), byId.get(8).detail());
+      assertEquals(Frames.Result.BAD_INPUT, byId.get(9).result(), "a count the body cannot hold");
 
-      List<ByteString> refused = Source.from(List.of(hello("wrong", ""), Frames.call(8, Frames.Kind.READ, new byte[0])))
-          .via(echo).runWith(Sink.seq(), system).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      List<ByteString> refused = Source.from(List.of(hello("wrong", ""), Frames.call(8, Frames.Kind.READ, Frames.keys(List.of("a")))))
+          .via(calls).runWith(Sink.seq(), system).toCompletableFuture().get(10, TimeUnit.SECONDS);
       assertEquals(1, refused.size(), "a call was served after a refused hello: " + refused);
       assertEquals(0, Frames.readAnswer(refused.get(0)).id());
-      assertEquals(401, Frames.readAnswer(refused.get(0)).status());
+      assertEquals(Frames.Result.REFUSED, Frames.readAnswer(refused.get(0)).result());
     } finally {
       system.terminate();
     }

@@ -2,20 +2,22 @@ package io.ringkv.net;
 
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
+import io.ringkv.cluster.MembershipReply;
+import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Versioned;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 
-/** A {@link Peers} whose every call is unexpected: test stubs extend it and override only what they use. */
-public abstract class NoPeers implements Peers {
+/** Peers and a control plane whose every call is unexpected: test stubs extend it and override only what they use. */
+public abstract class NoPeers implements Peers, ControlPlane {
   private static <T> T unexpected(String call) {
     throw new UnsupportedOperationException(call + " is not expected in this test");
   }
 
   @Override
-  public CompletionStage<Integer> replicate(Member to, List<Entry> entries) {
+  public CompletionStage<List<Applied>> replicate(Member to, List<Entry> entries) {
     return unexpected("replicate");
   }
 
@@ -25,17 +27,17 @@ public abstract class NoPeers implements Peers {
   }
 
   @Override
-  public CompletionStage<WriteResult> forward(Member to, String key, String value) {
+  public CompletionStage<WriteOutcome> forward(Member to, Write write) {
     return unexpected("forward");
   }
 
   @Override
-  public CompletionStage<ClusterView> register(Registration registration) {
+  public CompletionStage<MembershipReply> register(Registration registration) {
     return unexpected("register");
   }
 
   @Override
-  public CompletionStage<Long> heartbeat(Heartbeat heartbeat) {
+  public CompletionStage<MembershipReply> heartbeat(Heartbeat heartbeat) {
     return unexpected("heartbeat");
   }
 
@@ -45,7 +47,7 @@ public abstract class NoPeers implements Peers {
   }
 
   @Override
-  public CompletionStage<ClusterView> leave(String nodeId, String instance) {
+  public CompletionStage<MembershipReply> leave(String nodeId, String instance) {
     return unexpected("leave");
   }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ringkv.cluster.Member;
 import io.ringkv.cluster.TestCluster;
 import io.ringkv.config.NodeSettings;
+import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
@@ -27,22 +28,22 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link HttpPeers}' node-to-node link against real processes' HTTP servers: calls go over the link
- * to a current worker, a new link replaces one whose peer restarted, and a peer that does not serve
- * {@code /peer} (an older release) is called over plain HTTP.
+ * {@link PeerLinks} against real processes: every data-path call (replicas, replica reads, forwarded
+ * writes) goes over the node-to-node link, answers say what the peer did, a new link replaces one
+ * whose peer restarted, and a peer that does not serve the link is not called any other way.
  */
 class PeerLinkTest {
   private static final Duration DEADLINE = Duration.ofSeconds(15);
   private static TestCluster cluster;
   private static ActorSystem<Void> system;
-  private static HttpPeers peers;
+  private static PeerLinks peers;
 
   @BeforeAll
   static void start() {
     cluster = TestCluster.start(1);
     var config = cluster.config("caller", TestCluster.freePort());
     system = ActorSystem.create(Behaviors.empty(), "caller", config);
-    peers = new HttpPeers(system, NodeSettings.from(config));
+    peers = new PeerLinks(system, NodeSettings.from(config));
   }
 
   @AfterAll
@@ -66,21 +67,33 @@ class PeerLinkTest {
   @Test
   void callsTravelOverTheLinkAndANewLinkReplacesOneWhosePeerRestarted() throws Exception {
     Member w1 = member("worker1", cluster.port("worker1"));
-    assertEquals(1, await(peers.replicate(w1, List.of(entry("link-a", "v1", 100)))));
-    assertEquals(2, await(peers.replicate(w1, List.of(entry("link-b", "v2", 100), entry("link-c", "v3", 100)))));
+    assertEquals(List.of(Applied.STORED), await(peers.replicate(w1, List.of(entry("link-a", "v1", 100)))));
+    assertEquals(List.of(Applied.STORED, Applied.STORED),
+        await(peers.replicate(w1, List.of(entry("link-b", "v2", 100), entry("link-c", "v3", 100)))));
+    // the same version again, and an older one: the peer says what it did with each
+    assertEquals(List.of(Applied.ALREADY_HELD, Applied.SUPERSEDED),
+        await(peers.replicate(w1, List.of(entry("link-b", "v2", 100), entry("link-c", "older", 99)))));
     Optional<Versioned> a = await(peers.fetch(w1, "link-a"));
     assertEquals("v1", a.orElseThrow().value());
     assertEquals("100@caller", a.get().version().toString());
     assertTrue(await(peers.fetch(w1, "never-written")).isEmpty());
     assertTrue(peers.hasOpenLink(w1.url()), "the calls did not use the link");
     assertEquals("v2", cluster.localValue("worker1", "link-b"));
+    assertEquals("v3", cluster.localValue("worker1", "link-c"));
+
+    // a forwarded write is coordinated by the peer, which answers with its outcome: stored on the
+    // one worker there is, short of the write quorum of two
+    WriteOutcome forwarded = await(peers.forward(w1, new Write("link-e", "v5")));
+    assertTrue(forwarded instanceof WriteOutcome.NotReached, forwarded.toString());
+    assertEquals(List.of("worker1"), forwarded.ackedBy());
+    assertEquals("v5", cluster.localValue("worker1", "link-e"));
 
     cluster.crash("worker1");
     assertThrows(Exception.class, () -> await(peers.fetch(w1, "link-a")), "a call to a stopped peer must fail");
     cluster.restart("worker1");   // same port, a new process without data
     TestCluster.awaitAssert(DEADLINE, () -> {
       try {
-        assertEquals(1, await(peers.replicate(w1, List.of(entry("link-d", "v4", 200)))));
+        assertEquals(List.of(Applied.STORED), await(peers.replicate(w1, List.of(entry("link-d", "v4", 200)))));
       } catch (Exception e) {
         throw new AssertionError("no answer from the restarted peer yet: " + e);
       }
@@ -90,30 +103,22 @@ class PeerLinkTest {
   }
 
   @Test
-  void aPeerWithoutTheLinkIsCalledOverHttp() throws Exception {
-    AtomicInteger posts = new AtomicInteger();
-    // an older release: the batch endpoints as POSTs, no /peer (404)
-    ServerBinding old = await(Http.get(system).newServerAt("127.0.0.1", 0).bindSync(req -> {
-      String path = req.getUri().path();
-      if (path.equals("/replicate/read")) {
-        posts.incrementAndGet();
-        return HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON,
-            "{\"entries\":[{\"key\":\"k\",\"value\":\"old\",\"version\":\"5@w9\"}]}");
-      }
-      if (path.equals("/replicate")) {
-        posts.incrementAndGet();
-        return HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\",\"received\":1,\"applied\":1}");
-      }
-      return HttpResponse.create().withStatus(404).withEntity(ContentTypes.APPLICATION_JSON, "{\"detail\":\"no such route\"}");
+  void aPeerWithoutTheLinkIsNotCalledAnyOtherWay() throws Exception {
+    AtomicInteger others = new AtomicInteger();
+    // an HTTP server with no link: 404 on /peer/link, and it counts every other request
+    ServerBinding noLink = await(Http.get(system).newServerAt("127.0.0.1", 0).bindSync(req -> {
+      if (!req.getUri().path().equals("/peer/link")) others.incrementAndGet();
+      return HttpResponse.create().withStatus(404).withEntity(ContentTypes.APPLICATION_JSON, "{\"detail\":\"Not Found\"}");
     }));
     try {
-      Member older = member("older", old.localAddress().getPort());
-      assertEquals("5@w9", await(peers.fetch(older, "k")).orElseThrow().version().toString());
-      assertEquals(1, await(peers.replicate(older, List.of(entry("k", "new", 300)))));
-      assertEquals(2, posts.get(), "both calls should have been POSTs");
-      assertFalse(peers.hasOpenLink(older.url()));
+      Member peer = member("nolink", noLink.localAddress().getPort());
+      assertThrows(Exception.class, () -> await(peers.fetch(peer, "k")));
+      assertThrows(Exception.class, () -> await(peers.replicate(peer, List.of(entry("k", "v", 300)))));
+      assertThrows(Exception.class, () -> await(peers.forward(peer, new Write("k", "v"))));
+      assertEquals(0, others.get(), "no call may fall back to plain HTTP");
+      assertFalse(peers.hasOpenLink(peer.url()));
     } finally {
-      old.unbind();
+      noLink.unbind();
     }
   }
 }

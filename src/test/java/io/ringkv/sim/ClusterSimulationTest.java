@@ -9,7 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import io.ringkv.cluster.ClusterView;
-import io.ringkv.net.Peers.WriteResult;
+import io.ringkv.net.WriteOutcome;
+import io.ringkv.worker.Outcomes;
 import io.ringkv.sim.InMemoryPeers.Kind;
 import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
@@ -113,7 +114,7 @@ class ClusterSimulationTest {
 
       c.stopController();
       c.steps(interval.multipliedBy(5));   // workers keep serving on their last view
-      assertEquals(acked.get("restart-7").value(), await(c.worker("worker2").read("restart-7")).newest().orElseThrow().value());
+      assertEquals(acked.get("restart-7").value(), Outcomes.newest(await(c.worker("worker2").read("restart-7"))).orElseThrow().value());
       InMemoryPeers.Rule pushes = c.peers.watch(is(Kind.PUSH_VIEW, CONTROLLER, null));
       InMemoryPeers.Rule registrations = c.peers.watch(is(Kind.REGISTER, null, CONTROLLER));
       c.startController();
@@ -151,23 +152,23 @@ class ClusterSimulationTest {
 
       // one replica silent: the primary and the other replica make W = 2 without waiting for it
       c.peers.silence(owners.get(2));
-      WriteResult oneSilent = await(primary.write(key, "a", false));
-      assertTrue(oneSilent.ok(), oneSilent.detail());
+      WriteOutcome oneSilent = await(primary.write(key, "a"));
+      assertTrue(Outcomes.ok(oneSilent), Outcomes.detail(oneSilent));
       assertEquals(List.of("worker1", owners.get(1)), oneSilent.ackedBy().stream().sorted().toList());
       c.peers.unsilence(owners.get(2));
 
       // cut off from both replicas: 503 at once (no virtual time passes), acked by itself at most
       c.peers.partition("worker1", owners.get(1));
       c.peers.partition("worker1", owners.get(2));
-      WriteResult cut = await(primary.write(key, "b", false));
-      assertFalse(cut.ok());
-      assertEquals(503, cut.status());
+      WriteOutcome cut = await(primary.write(key, "b"));
+      assertFalse(Outcomes.ok(cut));
+      assertEquals(503, Outcomes.status(cut));
       assertTrue(List.of("worker1").containsAll(cut.ackedBy()), cut.ackedBy().toString());
-      assertFalse(cut.detail().contains("deadline"), cut.detail());
+      assertFalse(Outcomes.detail(cut).contains("deadline"), Outcomes.detail(cut));
 
       c.peers.heal("worker1", owners.get(1));
-      WriteResult healed = await(primary.write(key, "c", false));
-      assertTrue(healed.ok(), healed.detail());
+      WriteOutcome healed = await(primary.write(key, "c"));
+      assertTrue(Outcomes.ok(healed), Outcomes.detail(healed));
       assertEquals("c", await(c.worker(owners.get(1)).local(key)).orElseThrow().value());
     }
   }
@@ -175,15 +176,15 @@ class ClusterSimulationTest {
   /** Writes {@code count} keys, each through another worker; every write must be acknowledged. */
   private static Map<String, Versioned> writeKeys(SimCluster c, String prefix, int count) {
     List<WorkerApi> via = c.live();
-    Map<String, CompletionStage<WriteResult>> pending = new LinkedHashMap<>();
+    Map<String, CompletionStage<WriteOutcome>> pending = new LinkedHashMap<>();
     for (int i = 0; i < count; i++)
-      pending.put(prefix + "-" + i, via.get(i % via.size()).write(prefix + "-" + i, "value-" + i, false));
+      pending.put(prefix + "-" + i, via.get(i % via.size()).write(prefix + "-" + i, "value-" + i));
     Map<String, Versioned> acked = new LinkedHashMap<>();
     pending.forEach((key, stage) -> {
-      WriteResult r = await(stage);
-      assertTrue(r.ok(), () -> key + ": " + r.detail());
+      WriteOutcome r = await(stage);
+      assertTrue(Outcomes.ok(r), () -> key + ": " + Outcomes.detail(r));
       assertTrue(r.ackedBy().size() >= c.base.writeQuorum(), () -> key + " acked by " + r.ackedBy());
-      acked.put(key, new Versioned("value-" + key.substring(prefix.length() + 1), Version.parse(r.version())));
+      acked.put(key, new Versioned("value-" + key.substring(prefix.length() + 1), Version.parse(Outcomes.version(r))));
     });
     return acked;
   }

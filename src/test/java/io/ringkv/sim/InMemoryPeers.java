@@ -2,10 +2,13 @@ package io.ringkv.sim;
 
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
-import io.ringkv.controller.Controller;
+import io.ringkv.cluster.MembershipReply;
 import io.ringkv.controller.ControllerApi;
-import io.ringkv.net.PeerException;
+import io.ringkv.net.ControlPlane;
 import io.ringkv.net.Peers;
+import io.ringkv.net.Write;
+import io.ringkv.net.WriteOutcome;
+import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Versioned;
 import io.ringkv.util.Stages;
@@ -26,7 +29,7 @@ import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
- * The network of a simulated cluster: every {@link Peers} call goes straight to the target's
+ * The network of a simulated cluster: every {@link Peers} and {@link ControlPlane} call goes straight to the target's
  * {@link WorkerApi} or {@link ControllerApi}, which asks the target's actors. Each node gets its own
  * view ({@link #forNode}) so that a call knows where it comes from, and a test can crash a node, cut
  * the link between two nodes, drop chosen calls, delay them on virtual time or make a node silent.
@@ -35,7 +38,7 @@ public final class InMemoryPeers {
   /** The controller's node id in calls. */
   public static final String CONTROLLER = "controller";
 
-  /** The kinds of node-to-node call, one per {@link Peers} method. */
+  /** The kinds of node-to-node call, one per {@link Peers} and {@link ControlPlane} method. */
   public enum Kind { REPLICATE, FETCH, FORWARD, REGISTER, HEARTBEAT, FETCH_VIEW, PUSH_VIEW, LEAVE }
 
   /** One call, as fault rules see it. */
@@ -105,7 +108,7 @@ public final class InMemoryPeers {
   }
 
   /** {@code node}'s way to reach the others; the controller's is {@code forNode(CONTROLLER)}. */
-  public Peers forNode(String node) {
+  public NodePeers forNode(String node) {
     return new NodePeers(node);
   }
 
@@ -247,7 +250,7 @@ public final class InMemoryPeers {
     return null;
   }
 
-  /** Delivers; the answer stage is a plain one (see {@link Stages}), as HttpPeers hands out. */
+  /** Delivers; the answer stage is a plain one (see {@link Stages}), as PeerLinks hands out. */
   private static <T> CompletionStage<T> deliverNow(Supplier<CompletionStage<T>> deliver) {
     try {
       return Stages.plain(deliver.get());
@@ -258,23 +261,18 @@ public final class InMemoryPeers {
 
   private WorkerApi worker(String id) {
     WorkerApi api = workers.get(id);
-    if (api == null) throw new PeerException(-1, "no such worker " + id);
+    if (api == null) throw new IllegalStateException("no such worker " + id);
     return api;
   }
 
   private ControllerApi controller() {
     ControllerApi api = controller;
-    if (api == null) throw new PeerException(-1, "no controller");
+    if (api == null) throw new IllegalStateException("no controller");
     return api;
   }
 
-  /** A 200 reply carries the view; any other status fails the stage, as over HTTP. */
-  private static ClusterView viewOf(Controller.Reply r) {
-    if (r.status() != 200) throw new PeerException(r.status(), r.detail());
-    return r.view();
-  }
-
-  private final class NodePeers implements Peers {
+  /** One node's end of the simulated network: its data calls and its membership calls. */
+  public final class NodePeers implements Peers, ControlPlane {
     private final String self;
 
     NodePeers(String self) {
@@ -282,7 +280,7 @@ public final class InMemoryPeers {
     }
 
     @Override
-    public CompletionStage<Integer> replicate(Member to, List<Entry> entries) {
+    public CompletionStage<List<Applied>> replicate(Member to, List<Entry> entries) {
       return send(new Call(Kind.REPLICATE, self, to.id()), () -> worker(to.id()).replicate(entries));
     }
 
@@ -292,28 +290,27 @@ public final class InMemoryPeers {
     }
 
     @Override
-    public CompletionStage<WriteResult> forward(Member to, String key, String value) {
-      return send(new Call(Kind.FORWARD, self, to.id()), () -> worker(to.id()).write(key, value, true));
+    public CompletionStage<WriteOutcome> forward(Member to, Write write) {
+      return send(new Call(Kind.FORWARD, self, to.id()),
+          () -> worker(to.id()).coordinate(List.of(write)).thenApply(outcomes -> outcomes.get(0)));
     }
 
     @Override
-    public CompletionStage<ClusterView> register(Registration registration) {
-      return send(new Call(Kind.REGISTER, self, CONTROLLER),
-          () -> controller().register(registration).thenApply(InMemoryPeers::viewOf));
+    public CompletionStage<MembershipReply> register(Registration registration) {
+      return send(new Call(Kind.REGISTER, self, CONTROLLER), () -> controller().register(registration));
     }
 
     @Override
-    public CompletionStage<ClusterView> leave(String nodeId, String instance) {
-      return send(new Call(Kind.LEAVE, self, CONTROLLER),
-          () -> controller().leave(nodeId, instance).thenApply(InMemoryPeers::viewOf));
+    public CompletionStage<MembershipReply> leave(String nodeId, String instance) {
+      return send(new Call(Kind.LEAVE, self, CONTROLLER), () -> controller().leave(nodeId, instance));
     }
 
     @Override
-    public CompletionStage<Long> heartbeat(Heartbeat heartbeat) {
+    public CompletionStage<MembershipReply> heartbeat(Heartbeat heartbeat) {
       boolean counted = !silent.contains(self) && !silent.contains(CONTROLLER);
       if (counted) heartbeatsInFlight.incrementAndGet();
-      CompletionStage<Long> answer = send(new Call(Kind.HEARTBEAT, self, CONTROLLER),
-          () -> controller().heartbeat(heartbeat).thenApply(r -> viewOf(r).epoch()));
+      CompletionStage<MembershipReply> answer = send(new Call(Kind.HEARTBEAT, self, CONTROLLER),
+          () -> controller().heartbeat(heartbeat));
       if (counted) answer.whenComplete((v, e) -> heartbeatsInFlight.decrementAndGet());
       return answer;
     }

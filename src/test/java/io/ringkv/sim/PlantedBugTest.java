@@ -14,7 +14,11 @@ import io.ringkv.check.Report;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
 import io.ringkv.net.Peers;
-import io.ringkv.net.Peers.WriteResult;
+import io.ringkv.net.Write;
+import io.ringkv.net.WriteOutcome;
+import io.ringkv.storage.Applied;
+import io.ringkv.worker.Outcomes;
+import java.util.Collections;
 import io.ringkv.sim.InMemoryPeers.Kind;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Versioned;
@@ -92,9 +96,9 @@ class PlantedBugTest {
 
       for (String key : keys) {
         long id = history.invoke("client", Op.Type.PUT, key, "value-of-" + key, "worker1");
-        WriteResult r = await(c.worker("worker1").write(key, "value-of-" + key, false));
-        history.complete(id, r.status(), r.version(), null);
-        assertTrue(r.ok(), key + ": " + r.detail());
+        WriteOutcome r = await(c.worker("worker1").write(key, "value-of-" + key));
+        history.complete(id, Outcomes.status(r), Outcomes.version(r), null);
+        assertTrue(Outcomes.ok(r), key + ": " + Outcomes.detail(r));
         assertEquals(List.of("worker1", "worker2"), r.ackedBy().stream().sorted().toList(), key);
       }
       for (String node : List.of("worker1", "worker2")) SimChecks.sample(c, node, keys, samples);
@@ -123,8 +127,8 @@ class PlantedBugTest {
     }
 
     @Override
-    public CompletionStage<Integer> replicate(Member to, List<Entry> entries) {
-      if (to.id().equals(victim)) return CompletableFuture.completedFuture(entries.size());
+    public CompletionStage<List<Applied>> replicate(Member to, List<Entry> entries) {
+      if (to.id().equals(victim)) return CompletableFuture.completedFuture(Collections.nCopies(entries.size(), Applied.STORED));
       return delegate.replicate(to, entries);
     }
 
@@ -134,33 +138,8 @@ class PlantedBugTest {
     }
 
     @Override
-    public CompletionStage<WriteResult> forward(Member to, String key, String value) {
-      return delegate.forward(to, key, value);
-    }
-
-    @Override
-    public CompletionStage<ClusterView> register(Registration registration) {
-      return delegate.register(registration);
-    }
-
-    @Override
-    public CompletionStage<Long> heartbeat(Heartbeat heartbeat) {
-      return delegate.heartbeat(heartbeat);
-    }
-
-    @Override
-    public CompletionStage<ClusterView> fetchView() {
-      return delegate.fetchView();
-    }
-
-    @Override
-    public CompletionStage<ClusterView> leave(String nodeId, String instance) {
-      return delegate.leave(nodeId, instance);
-    }
-
-    @Override
-    public CompletionStage<Long> pushView(Member to, ClusterView view) {
-      return delegate.pushView(to, view);
+    public CompletionStage<WriteOutcome> forward(Member to, Write write) {
+      return delegate.forward(to, write);
     }
   }
 }

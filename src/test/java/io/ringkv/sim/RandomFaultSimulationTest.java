@@ -13,6 +13,8 @@ import io.ringkv.net.Peers;
 import io.ringkv.sim.InMemoryPeers.Call;
 import io.ringkv.sim.InMemoryPeers.Kind;
 import io.ringkv.util.Stages;
+import io.ringkv.worker.Outcomes;
+import io.ringkv.worker.ReadOutcome;
 import io.ringkv.worker.WorkerApi;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -271,15 +273,15 @@ class RandomFaultSimulationTest {
     if (op.type() == Op.Type.GET) {
       Stages.plain(via.read(op.key())).whenComplete((r, e) -> {
         if (e != null) history.complete(id, Op.INDETERMINATE, null, null);
-        else if (!r.ok()) history.complete(id, r.status(), null, null);
-        else history.complete(id, r.found() ? 200 : 404, r.newest().map(v -> v.version().toString()).orElse(null),
-            r.found() ? r.newest().get().value() : null);
+        else if (!(r instanceof ReadOutcome.Answered a)) history.complete(id, Outcomes.status(r), null, null);
+        else history.complete(id, a.found() ? 200 : 404, a.newest().map(v -> v.version().toString()).orElse(null),
+            a.found() ? a.newest().get().value() : null);
         pending.decrementAndGet();
       });
     } else {
-      Stages.plain(via.write(op.key(), op.value(), false)).whenComplete((r, e) -> {
+      Stages.plain(via.write(op.key(), op.value())).whenComplete((r, e) -> {
         if (e != null) history.complete(id, Op.INDETERMINATE, null, null);
-        else history.complete(id, r.status(), r.ok() ? r.version() : null, null);
+        else history.complete(id, Outcomes.status(r), Outcomes.version(r), null);
         pending.decrementAndGet();
       });
     }

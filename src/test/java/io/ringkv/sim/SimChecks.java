@@ -12,7 +12,8 @@ import io.ringkv.check.Observation;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.storage.Versioned;
 import io.ringkv.util.Stages;
-import io.ringkv.worker.ReadResult;
+import io.ringkv.worker.Outcomes;
+import io.ringkv.worker.ReadOutcome;
 import io.ringkv.worker.Worker;
 import io.ringkv.worker.WorkerApi;
 import java.util.ArrayList;
@@ -107,7 +108,7 @@ final class SimChecks {
 
       @Override
       public Map<String, Optional<Versioned>> readAll(String viaNode, Collection<String> keys) {
-        Map<String, CompletableFuture<ReadResult>> reads = new LinkedHashMap<>();
+        Map<String, CompletableFuture<ReadOutcome>> reads = new LinkedHashMap<>();
         for (String key : keys) reads.put(key, Stages.plain(c.worker(viaNode).read(key)));
         Map<String, Optional<Versioned>> out = new LinkedHashMap<>();
         reads.forEach((key, r) -> out.put(key, newest(key, await(r))));
@@ -121,8 +122,8 @@ final class SimChecks {
     };
   }
 
-  private static Optional<Versioned> newest(String key, ReadResult r) {
-    if (!r.ok()) throw new AssertionError("final read of " + key + " failed: " + r.status() + " " + r.detail());
-    return r.newest();
+  private static Optional<Versioned> newest(String key, ReadOutcome r) {
+    if (!Outcomes.ok(r)) throw new AssertionError("final read of " + key + " failed: " + Outcomes.detail(r));
+    return Outcomes.newest(r);
   }
 }

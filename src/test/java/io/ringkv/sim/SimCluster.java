@@ -110,7 +110,7 @@ final class SimCluster implements AutoCloseable {
       long epoch = await(c.controller.view()).epoch();
       for (WorkerApi w : c.workers.values()) {
         var s = await(w.status()).worker();
-        assertEquals("registered", s.membership(), w.nodeId());
+        assertTrue(s.membership().isRegistered(), w.nodeId());
         // a registration answer that raced with a newer pushed view: in a running cluster the next
         // heartbeat's answer carries the epoch and the worker fetches the view; no virtual time
         // passes here, so ask for that fetch directly
@@ -149,7 +149,8 @@ final class SimCluster implements AutoCloseable {
     peers.revive(id);
     TestProbe<WorkerApi> started = testKit.createTestProbe();
     ActorRef<Void> node = testKit.spawn(Behaviors.<Void>setup(ctx -> {
-      started.ref().tell(Guardian.workerApi(ctx, s, transport.apply(id, peers.forNode(id))));
+      InMemoryPeers.NodePeers own = peers.forNode(id);
+      started.ref().tell(Guardian.workerApi(ctx, s, transport.apply(id, own), own));
       return Behaviors.empty();
     }), prefix + "-" + id);
     WorkerApi api = started.receiveMessage(WAIT);
@@ -166,7 +167,7 @@ final class SimCluster implements AutoCloseable {
    */
   WorkerApi restartWorker(String id) {
     WorkerApi api = startWorker(id);
-    awaitReal(() -> assertEquals("registered", await(api.status()).worker().membership(), id));
+    awaitReal(() -> assertTrue(await(api.status()).worker().membership().isRegistered(), id));
     return api;
   }
 

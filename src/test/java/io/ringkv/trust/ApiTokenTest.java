@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ringkv.cluster.TestCluster;
 import io.ringkv.cluster.TestCluster.Reply;
-import io.ringkv.net.HttpPeers;
+import io.ringkv.net.Wire;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -95,8 +95,8 @@ class ApiTokenTest {
         // not a valid token68: Pekko cannot model it and would log it as an illegal header
         "Bearer " + API_TOKEN + ", x=\"y\""))
       out.add(Map.of("Authorization", auth));
-    out.add(Map.of(HttpPeers.TOKEN_HEADER, API_TOKEN));   // the API token does not pass as a cluster token
-    out.add(Map.of(HttpPeers.TOKEN_HEADER, "wrong"));
+    out.add(Map.of(Wire.TOKEN_HEADER, API_TOKEN));   // the API token does not pass as a cluster token
+    out.add(Map.of(Wire.TOKEN_HEADER, "wrong"));
     return out;
   }
 
@@ -153,9 +153,9 @@ class ApiTokenTest {
   void theClusterTokenPassesOnKv() {
     String key = unique("api-cluster-token");
     Reply put = cluster.send("PUT", cluster.url("worker1") + "/kv", TestCluster.kvBody(key, "v"),
-        Map.of(HttpPeers.TOKEN_HEADER, CLUSTER_TOKEN));
+        Map.of(Wire.TOKEN_HEADER, CLUSTER_TOKEN));
     assertEquals(200, put.status(), put.toString());
-    Reply get = cluster.send("GET", kvUrl(cluster, "worker2", key), null, Map.of(HttpPeers.TOKEN_HEADER, CLUSTER_TOKEN));
+    Reply get = cluster.send("GET", kvUrl(cluster, "worker2", key), null, Map.of(Wire.TOKEN_HEADER, CLUSTER_TOKEN));
     assertEquals(200, get.status(), get.toString());
   }
 

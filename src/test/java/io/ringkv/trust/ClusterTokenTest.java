@@ -11,7 +11,7 @@ import io.ringkv.cluster.TestCluster;
 import io.ringkv.cluster.TestCluster.Reply;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.net.Frames;
-import io.ringkv.net.HttpPeers;
+import io.ringkv.net.Wire;
 import io.ringkv.net.Wire;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -41,8 +41,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * With {@code CLUSTER_TOKEN} set, the node-to-node endpoints ({@code /register}, {@code /heartbeat},
- * {@code /leave} on the controller; {@code /replicate} POST and GET, {@code /replicate/read}, {@code /forward}, {@code /node_down},
- * and the node-to-node link on a worker: {@code /peer/link}, the hello on its port, {@code /peer}'s upgrade)
+ * {@code /leave} on the controller; {@code /replicate} POST and GET, {@code /node_down},
+ * and the node-to-node link on a worker: {@code /peer/link} and the hello on its port)
  * answer a call without the token, or with a wrong one, with a JSON 401, and the forged call changes
  * nothing; the workers themselves pass the token, so the cluster forms and serves as usual. Over real
  * HTTP, one cluster of three workers for the class.
@@ -75,13 +75,13 @@ class ClusterTokenTest {
     out.add(Map.of());
     for (String wrong : List.of("", "wrong", "s3cret", TOKEN.substring(0, TOKEN.length() - 1), TOKEN + "x",
         TOKEN.toUpperCase(Locale.ROOT), " " + TOKEN + "x", "x".repeat(4096)))
-      out.add(Map.of(HttpPeers.TOKEN_HEADER, wrong));
+      out.add(Map.of(Wire.TOKEN_HEADER, wrong));
     out.add(Map.of("Authorization", "Bearer " + TOKEN));   // the right secret in the wrong header
     return out;
   }
 
   private static Map<String, String> withToken() {
-    return Map.of(HttpPeers.TOKEN_HEADER, TOKEN);
+    return Map.of(Wire.TOKEN_HEADER, TOKEN);
   }
 
   /** Sends the call with each forged header set and asserts a JSON 401 every time. */
@@ -172,11 +172,7 @@ class ClusterTokenTest {
           "{\"entries\":[{\"key\":\"" + existing + "\",\"value\":\"forged\",\"version\":\"" + huge + "\"},"
               + "{\"key\":\"" + existing + "\",\"tombstone\":true,\"version\":\"" + huge + "\"}]}");
       assertRefused("GET", cluster.url(w) + "/replicate?key=" + TestCluster.enc(existing), null);   // raw copies are not for clients
-      assertRefused("POST", cluster.url(w) + "/replicate/read", "{\"keys\":[\"" + existing + "\"]}");
-      assertRefused("GET", cluster.url(w) + "/peer", null);   // the node-to-node link (WebSocket form)
-      assertRefused("GET", cluster.url(w) + "/peer/link", null);   // where its TCP port is
-      assertRefused("POST", cluster.url(w) + "/forward", "{\"writes\":[{\"key\":\"" + fresh + "\",\"value\":\"forged\"},"
-          + "{\"key\":\"" + existing + "\",\"delete\":true}]}");
+      assertRefused("GET", cluster.url(w) + "/peer/link", null);   // where the node-to-node link listens
     }
     for (String w : cluster.workers()) {
       Reply raw = cluster.send("GET", cluster.url(w) + "/replicate?key=" + TestCluster.enc(fresh), null, withToken());
@@ -196,67 +192,24 @@ class ClusterTokenTest {
     assertEquals(1, ok.json().path("applied").asInt(), ok.toString());
     Reply raw = cluster.send("GET", cluster.url("worker3") + "/replicate?key=" + TestCluster.enc(allowed), null, withToken());
     assertEquals("1@worker1", raw.json().path("version").asText(), raw.toString());
-    Reply many = cluster.send("POST", cluster.url("worker3") + "/replicate/read",
-        "{\"keys\":[\"" + allowed + "\",\"" + fresh + "\"]}", withToken());
-    assertEquals(200, many.status(), many.toString());
-    assertEquals("1@worker1", many.json().path("entries").path(0).path("version").asText(), many.toString());
-    assertFalse(many.json().path("entries").path(1).has("version"), many.toString());
   }
 
-  /** The node-to-node link: a WebSocket upgrade without the token is refused; with it, calls are served on the link. */
+  /** One node-to-node transport: the WebSocket link and the HTTP forms of the link's calls are gone, token or not. */
   @Test
-  void theLinkNeedsTheTokenAndServesCallsWithIt() throws Exception {
-    String key = unique("over-the-link");
-    assertEquals(200, cluster.putKv("worker1", key, "v1").status());
-    for (String w : cluster.workers()) cluster.awaitLocal(SETTLE, w, key, "v1");
-    URI uri = URI.create("ws://127.0.0.1:" + cluster.port("worker2") + "/peer");
-    HttpClient client = HttpClient.newHttpClient();
-    for (Map<String, String> headers : forgedHeaders()) {
-      WebSocket.Builder b = client.newWebSocketBuilder();
-      headers.forEach(b::header);
-      try {
-        b.buildAsync(uri, new WebSocket.Listener() {}).get(10, TimeUnit.SECONDS).abort();
-        fail("the link opened with " + abbreviate(headers.toString()));
-      } catch (ExecutionException e) {
-        assertTrue(e.getCause() instanceof WebSocketHandshakeException, e.toString());
-        assertEquals(401, ((WebSocketHandshakeException) e.getCause()).getResponse().statusCode());
+  void theRetiredTransportsAreGone() {
+    for (Map<String, String> headers : List.of(Map.<String, String>of(), withToken())) {
+      for (String[] call : List.of(new String[] {"GET", "/peer"}, new String[] {"POST", "/forward"},
+          new String[] {"POST", "/replicate/read"})) {
+        Reply r = cluster.send(call[0], cluster.url("worker1") + call[1], call[0].equals("GET") ? null : "{}", headers);
+        assertEquals(404, r.status(), call[0] + " " + call[1] + ": " + r);
       }
-    }
-    LinkedBlockingQueue<ByteBuffer> answers = new LinkedBlockingQueue<>();
-    WebSocket ws = client.newWebSocketBuilder().header(HttpPeers.TOKEN_HEADER, TOKEN).buildAsync(uri, new WebSocket.Listener() {
-      @Override
-      public CompletionStage<?> onBinary(WebSocket socket, ByteBuffer data, boolean last) {
-        ByteBuffer copy = ByteBuffer.allocate(data.remaining()).put(data).flip();
-        answers.add(copy);
-        socket.request(1);
-        return null;
-      }
-    }).get(10, TimeUnit.SECONDS);
-    try {
-      byte[] read = ("{\"keys\":[\"" + key + "\"]}").getBytes(StandardCharsets.UTF_8);
-      ws.sendBinary(Frames.call(42, Frames.Kind.READ, read).asByteBuffer(), true).get(10, TimeUnit.SECONDS);
-      Frames.Answer a = Frames.readAnswer(ByteString.fromByteBuffer(answers.poll(10, TimeUnit.SECONDS)));
-      assertEquals(42, a.id());
-      assertEquals(200, a.status(), a.body().utf8String());
-      assertEquals("v1", Wire.parse(a.body().toArray()).path("entries").path(0).path("value").asText(), a.body().utf8String());
-      // bad input on the link: a 400 with its detail, and the link stays up
-      ws.sendBinary(Frames.call(43, Frames.Kind.REPLICATE, "{\"entries\":7}".getBytes(StandardCharsets.UTF_8)).asByteBuffer(), true)
-          .get(10, TimeUnit.SECONDS);
-      Frames.Answer bad = Frames.readAnswer(ByteString.fromByteBuffer(answers.poll(10, TimeUnit.SECONDS)));
-      assertEquals(43, bad.id());
-      assertEquals(400, bad.status());
-      assertTrue(bad.body().utf8String().contains("must be an array"), bad.body().utf8String());
-      ws.sendBinary(Frames.call(44, Frames.Kind.READ, read).asByteBuffer(), true).get(10, TimeUnit.SECONDS);
-      assertEquals(200, Frames.readAnswer(ByteString.fromByteBuffer(answers.poll(10, TimeUnit.SECONDS))).status());
-    } finally {
-      ws.abort();
     }
   }
 
   /**
-   * The node-to-node link on its TCP port: a hello with a wrong token is answered 401 and the
+   * The node-to-node link on its TCP port: a hello with a wrong token is answered REFUSED and the
    * connection closed, before any call is served; something that is not the link (an HTTP request)
-   * is closed; with the token, calls are served and bad ones answered with a 400, the link staying up.
+   * is closed; with the token, calls are served and bad ones answered BAD_INPUT, the link staying up.
    */
   @Test
   void theTcpLinkNeedsTheTokenAndServesCallsWithIt() throws Exception {
@@ -266,9 +219,9 @@ class ClusterTokenTest {
     Reply where = cluster.send("GET", cluster.url("worker2") + "/peer/link", null, withToken());
     assertEquals(200, where.status(), where.toString());
     int port = where.json().path("port").asInt();
-    byte[] read = ("{\"keys\":[\"" + key + "\"]}").getBytes(StandardCharsets.UTF_8);
+    ByteString read = Frames.keys(List.of(key));
     List<String> wrong = new ArrayList<>();
-    for (Map<String, String> headers : forgedHeaders()) wrong.add(headers.getOrDefault(HttpPeers.TOKEN_HEADER, ""));
+    for (Map<String, String> headers : forgedHeaders()) wrong.add(headers.getOrDefault(Wire.TOKEN_HEADER, ""));
     for (String token : wrong) {
       try (Socket s = linkSocket(port)) {
         var out = new DataOutputStream(s.getOutputStream());
@@ -277,7 +230,7 @@ class ClusterTokenTest {
         var in = new DataInputStream(s.getInputStream());
         Frames.Answer a = Frames.readAnswer(readFrame(in));
         assertEquals(0, a.id(), "answered a call on a link opened with " + abbreviate(token));
-        assertEquals(401, a.status());
+        assertEquals(Frames.Result.REFUSED, a.result());
         assertClosed(s);
       }
     }
@@ -292,15 +245,15 @@ class ClusterTokenTest {
       frame(out, Frames.call(42, Frames.Kind.READ, read));
       Frames.Answer a = Frames.readAnswer(readFrame(in));
       assertEquals(42, a.id());
-      assertEquals(200, a.status(), a.body().utf8String());
-      assertEquals("v1", Wire.parse(a.body().toArray()).path("entries").path(0).path("value").asText(), a.body().utf8String());
+      assertEquals(Frames.Result.OK, a.result(), a.detail());
+      assertEquals("v1", Frames.readCopies(a.body()).get(0).orElseThrow().value());
       frame(out, ByteString.emptyByteString());   // a keep-alive: no answer
-      frame(out, Frames.call(43, Frames.Kind.ENTRIES, new byte[] {0, 0, 0, 9}));   // a count the body cannot hold
+      frame(out, Frames.call(43, Frames.Kind.REPLICATE, ByteString.fromArray(new byte[] {0, 0, 0, 9})));   // a count the body cannot hold
       Frames.Answer bad = Frames.readAnswer(readFrame(in));
       assertEquals(43, bad.id());
-      assertEquals(400, bad.status(), bad.body().utf8String());
+      assertEquals(Frames.Result.BAD_INPUT, bad.result(), bad.detail());
       frame(out, Frames.call(44, Frames.Kind.READ, read));
-      assertEquals(200, Frames.readAnswer(readFrame(in)).status());
+      assertEquals(Frames.Result.OK, Frames.readAnswer(readFrame(in)).result());
     }
   }
 
@@ -356,25 +309,20 @@ class ClusterTokenTest {
   }
 
   @Test
-  void theForwardedHeaderIsHonouredOnlyWithTheToken() {
+  void noHeaderMakesAWorkerCoordinateAnotherPrimarysWrite() {
     String key = unique("forwarded");
     List<String> owners = cluster.mapping(key);
     String primary = owners.get(0);
     String other = owners.get(1);
     String body = TestCluster.kvBody(key, "v");
-    // without the token the header is ignored: the non-primary forwards to the primary, which stamps the version
-    Reply plain = cluster.send("PUT", cluster.url(other) + "/kv", body, Map.of(HttpPeers.FORWARDED_HEADER, "evil"));
-    assertEquals(200, plain.status(), plain.toString());
-    assertTrue(plain.json().path("version").asText().endsWith("@" + primary), "not coordinated by the primary: " + plain);
-    Reply wrong = cluster.send("PUT", cluster.url(other) + "/kv", body,
-        Map.of(HttpPeers.FORWARDED_HEADER, "evil", HttpPeers.TOKEN_HEADER, "wrong"));
-    assertEquals(200, wrong.status(), wrong.toString());
-    assertTrue(wrong.json().path("version").asText().endsWith("@" + primary), "not coordinated by the primary: " + wrong);
-    // with it (another node forwarding), the receiver coordinates the write itself
-    Reply fromPeer = cluster.send("PUT", cluster.url(other) + "/kv", body,
-        Map.of(HttpPeers.FORWARDED_HEADER, primary, HttpPeers.TOKEN_HEADER, TOKEN));
-    assertEquals(200, fromPeer.status(), fromPeer.toString());
-    assertTrue(fromPeer.json().path("version").asText().endsWith("@" + other), "a genuine forward was not coordinated here: " + fromPeer);
+    // writes reach their primary over the link only: the old forwarded header means nothing, with
+    // or without the cluster token, and the primary stamps every version
+    for (Map<String, String> headers : List.of(Map.<String, String>of(), Map.of("X-Ringkv-Forwarded", "evil"),
+        Map.of("X-Ringkv-Forwarded", primary, Wire.TOKEN_HEADER, TOKEN))) {
+      Reply r = cluster.send("PUT", cluster.url(other) + "/kv", body, headers);
+      assertEquals(200, r.status(), r.toString());
+      assertTrue(r.json().path("version").asText().endsWith("@" + primary), "not coordinated by the primary: " + r);
+    }
   }
 
   // ---- no secret in logs

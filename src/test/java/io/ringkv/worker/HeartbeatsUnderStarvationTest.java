@@ -6,7 +6,7 @@ import com.sun.net.httpserver.HttpServer;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.ringkv.config.NodeSettings;
-import io.ringkv.net.HttpPeers;
+import io.ringkv.net.ControlPlaneClient;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
  * thread (and Pekko HTTP's client), went out late, the controller called it DOWN, and every new view
  * restarted the rebalance. Here the one thread of the default dispatcher is blocked for 3 s while a
  * stand-in controller (the JDK's HTTP server) counts the heartbeats of a real {@link MembershipLink}
- * over the real {@link HttpPeers}: they must keep coming, 100 ms apart, during the block.
+ * over the real {@link ControlPlaneClient}: they must keep coming, 100 ms apart, during the block.
  */
 class HeartbeatsUnderStarvationTest {
   private HttpServer controller;
@@ -60,8 +60,8 @@ class HeartbeatsUnderStarvationTest {
         .withFallback(ConfigFactory.load());
     testKit = ActorTestKit.create("starved", config);
     TestProbe<Worker.Command> worker = testKit.createTestProbe();
-    HttpPeers peers = new HttpPeers(testKit.system(), NodeSettings.from(config));
-    testKit.spawn(MembershipLink.create(NodeSettings.from(config), peers, worker.getRef()), "membership",
+    ControlPlaneClient controlPlane = new ControlPlaneClient(NodeSettings.from(config));
+    testKit.spawn(MembershipLink.create(NodeSettings.from(config), controlPlane, worker.getRef()), "membership",
         MembershipLink.dispatcher(config));
     awaitAtLeast(heartbeats, 3, 10_000);   // registered and heartbeating
 

@@ -8,10 +8,10 @@ import com.typesafe.config.ConfigFactory;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
-import io.ringkv.net.PeerException;
 import io.ringkv.net.NoPeers;
 import io.ringkv.net.Peers;
-import io.ringkv.net.Peers.WriteResult;
+import io.ringkv.storage.Applied;
+import java.util.Collections;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.HybridClock;
 import io.ringkv.storage.Version;
@@ -68,14 +68,14 @@ class QuorumReadTest {
       asked.add(to.id());
       Replica r = replicas.get(to.id());
       if (r.silent()) return new CompletableFuture<>();
-      if (r.fails()) return CompletableFuture.failedFuture(new PeerException(500, to.id() + " failed"));
+      if (r.fails()) return CompletableFuture.failedFuture(new IllegalStateException(to.id() + " failed"));
       return CompletableFuture.completedFuture(r.copy());
     }
 
     @Override
-    public CompletionStage<Integer> replicate(Member to, List<Entry> entries) {
+    public CompletionStage<List<Applied>> replicate(Member to, List<Entry> entries) {
       repairs.put(to.id(), entries);
-      return CompletableFuture.completedFuture(entries.size());
+      return CompletableFuture.completedFuture(Collections.nCopies(entries.size(), Applied.STORED));
     }
 
 
@@ -87,7 +87,7 @@ class QuorumReadTest {
 
   private final HybridClock clock = HybridClock.system();
   private final ActorRef<Store.Command> store = testKit.spawn(Store.create(clock, Duration.ofHours(1)));
-  private final TestProbe<ReadResult> replies = testKit.createTestProbe();
+  private final TestProbe<ReadOutcome> replies = testKit.createTestProbe();
 
   @AfterAll
   static void shutdown() {
@@ -102,10 +102,10 @@ class QuorumReadTest {
     ReplicaStub peers = new ReplicaStub(Map.of("w2", Replica.holding(newer), "w3", Replica.holding(older)));
     start(peers, "k1");
 
-    ReadResult r = replies.receiveMessage();
-    assertTrue(r.ok() && r.found(), r.detail());
-    assertEquals(Optional.of(newer), r.newest());
-    assertEquals(Set.of("w1", "w2"), Set.copyOf(r.answeredBy()));
+    ReadOutcome r = replies.receiveMessage();
+    assertTrue(Outcomes.ok(r) && Outcomes.found(r), Outcomes.detail(r));
+    assertEquals(Optional.of(newer), Outcomes.newest(r));
+    assertEquals(Set.of("w1", "w2"), Set.copyOf(Outcomes.answeredBy(r)));
     assertEquals(Set.of("w2"), peers.asked, "asks only READ_QUORUM owners, itself first");
     replies.awaitAssert(() -> {
       assertEquals(Optional.of(newer), readLocal("k1"));
@@ -122,7 +122,7 @@ class QuorumReadTest {
     ReplicaStub peers = new ReplicaStub(Map.of("w2", Replica.holding(older), "w3", Replica.holding(older)));
     start(peers, "k2");
 
-    assertEquals(Optional.of(newer), replies.receiveMessage().newest());
+    assertEquals(Optional.of(newer), Outcomes.newest(replies.receiveMessage()));
     replies.awaitAssert(() -> {
       assertEquals(List.of(new Entry("k2", newer)), peers.repairs.get("w2"));
       return null;
@@ -136,10 +136,10 @@ class QuorumReadTest {
     ReplicaStub peers = new ReplicaStub(Map.of("w2", Replica.FAILING, "w3", Replica.holding(v)));
     start(peers, "k3");
 
-    ReadResult r = replies.receiveMessage();
-    assertTrue(r.ok(), r.detail());
-    assertEquals(Optional.of(v), r.newest());
-    assertEquals(Set.of("w1", "w3"), Set.copyOf(r.answeredBy()));
+    ReadOutcome r = replies.receiveMessage();
+    assertTrue(Outcomes.ok(r), Outcomes.detail(r));
+    assertEquals(Optional.of(v), Outcomes.newest(r));
+    assertEquals(Set.of("w1", "w3"), Set.copyOf(Outcomes.answeredBy(r)));
   }
 
   @Test
@@ -147,26 +147,28 @@ class QuorumReadTest {
     storeLocally("k4", version("v"));
     start(new ReplicaStub(Map.of("w2", Replica.FAILING, "w3", Replica.FAILING)), "k4");
 
-    ReadResult r = replies.receiveMessage();   // no virtual time passes: not the deadline
-    assertFalse(r.ok());
-    assertEquals(503, r.status());
-    assertFalse(r.detail().contains("deadline"), r.detail());
+    ReadOutcome r = replies.receiveMessage();   // no virtual time passes: not the deadline
+    assertFalse(Outcomes.ok(r));
+    assertEquals(503, Outcomes.status(r));
+    assertFalse(Outcomes.detail(r).contains("deadline"), Outcomes.detail(r));
   }
 
   @Test
-  void whenTheLastOwnerAnswersAfterTwoFailuresTheReadFailsAtOnce() {
-    // w1 coordinates without being an owner; w2 and w3 fail before w4 (asked for w2) answers
+  void twoFailuresOfThreeOwnersFailTheReadAtOnce() {
+    // w1 coordinates without being an owner; w2 and w3 fail before w4 (asked for w2) answers: with
+    // two of three owners failed, the quorum of two is out of reach, so the read fails then
     List<Member> owners = List.of(member("w2"), member("w3"), member("w4"));
     ReplicaStub peers = new ReplicaStub(Map.of("w2", Replica.FAILING, "w3", Replica.FAILING,
         "w4", Replica.holding(version("v"))));
     WorkerEnv env = new WorkerEnv(settings, new Shards(List.of(store)), peers, clock);
     testKit.spawn(QuorumRead.create(env, "k7", owners, replies.ref()));
 
-    ReadResult r = replies.receiveMessage();   // no virtual time passes: not the deadline
-    assertFalse(r.ok());
-    assertEquals(503, r.status());
-    assertEquals(List.of("w4"), r.answeredBy());
+    ReadOutcome r = replies.receiveMessage();   // no virtual time passes: not the deadline
+    assertFalse(Outcomes.ok(r));
+    assertEquals(503, Outcomes.status(r));
+    assertEquals(List.of(), Outcomes.answeredBy(r));
     assertEquals(Set.of("w2", "w3", "w4"), peers.asked);
+    assertTrue(Outcomes.detail(r).contains("0 of 2") && !Outcomes.detail(r).contains("deadline"), Outcomes.detail(r));
   }
 
   @Test
@@ -182,28 +184,28 @@ class QuorumReadTest {
     replies.expectNoMessage(Duration.ofMillis(200));
 
     time.timePasses(Duration.ofMillis(2));
-    ReadResult r = replies.receiveMessage();
-    assertFalse(r.ok());
-    assertEquals(503, r.status());
-    assertTrue(r.detail().contains("deadline"), r.detail());
-    assertEquals(List.of("w1"), r.answeredBy());
+    ReadOutcome r = replies.receiveMessage();
+    assertFalse(Outcomes.ok(r));
+    assertEquals(503, Outcomes.status(r));
+    assertTrue(Outcomes.detail(r).contains("deadline"), Outcomes.detail(r));
+    assertEquals(List.of("w1"), Outcomes.answeredBy(r));
   }
 
   @Test
   void aKeyNobodyHoldsIsNotFoundAndATombstoneIsNotFoundEither() {
     start(new ReplicaStub(Map.of("w2", Replica.holding(null), "w3", Replica.holding(null))), "absent");
-    ReadResult absent = replies.receiveMessage();
-    assertTrue(absent.ok());
-    assertFalse(absent.found());
+    ReadOutcome absent = replies.receiveMessage();
+    assertTrue(Outcomes.ok(absent));
+    assertFalse(Outcomes.found(absent));
 
     Versioned live = version("v");
     Versioned deleted = Versioned.tombstone(new Version(clock.now(), "w2"));
     storeLocally("k6", live);
     start(new ReplicaStub(Map.of("w2", Replica.holding(deleted), "w3", Replica.holding(live))), "k6");
-    ReadResult r = replies.receiveMessage();
-    assertTrue(r.ok());
-    assertFalse(r.found(), "a newer tombstone hides the older value");
-    assertEquals(Optional.of(deleted), r.newest());
+    ReadOutcome r = replies.receiveMessage();
+    assertTrue(Outcomes.ok(r));
+    assertFalse(Outcomes.found(r), "a newer tombstone hides the older value");
+    assertEquals(Optional.of(deleted), Outcomes.newest(r));
   }
 
   // ---- helpers
@@ -218,7 +220,7 @@ class QuorumReadTest {
   }
 
   private void storeLocally(String key, Versioned v) {
-    TestProbe<Store.Applied> probe = testKit.createTestProbe();
+    TestProbe<Store.Offered> probe = testKit.createTestProbe();
     store.tell(new Store.Apply(List.of(new Entry(key, v)), probe.ref()));
     probe.receiveMessage();
   }

@@ -8,10 +8,11 @@ import com.typesafe.config.ConfigFactory;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
-import io.ringkv.net.PeerException;
 import io.ringkv.net.NoPeers;
 import io.ringkv.net.Peers;
-import io.ringkv.net.Peers.WriteResult;
+import io.ringkv.net.WriteOutcome;
+import io.ringkv.storage.Applied;
+import java.util.Collections;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.HybridClock;
 import io.ringkv.storage.Version;
@@ -44,7 +45,7 @@ class QuorumWriteTest {
   static final Duration DEADLINE = settings.requestTimeout();
   static final List<Member> OWNERS = List.of(member("w1"), member("w2"), member("w3"));
 
-  enum Mode { ANSWER, FAIL, SILENT }
+  enum Mode { ANSWER, HOLDS_NEWER, FAIL, SILENT }
 
   /** The other replicas: each answers, fails or never answers a replicate, as the test set it up. */
   static final class ReplicaStub extends NoPeers {
@@ -56,13 +57,15 @@ class QuorumWriteTest {
     }
 
     @Override
-    public CompletionStage<Integer> replicate(Member to, List<Entry> entries) {
+    public CompletionStage<List<Applied>> replicate(Member to, List<Entry> entries) {
       received.put(to.id(), entries);
       switch (modes.get(to.id())) {
         case ANSWER:
-          return CompletableFuture.completedFuture(entries.size());
+          return CompletableFuture.completedFuture(Collections.nCopies(entries.size(), Applied.STORED));
+        case HOLDS_NEWER:
+          return CompletableFuture.completedFuture(Collections.nCopies(entries.size(), Applied.SUPERSEDED));
         case FAIL:
-          return CompletableFuture.failedFuture(new PeerException(500, to.id() + " failed"));
+          return CompletableFuture.failedFuture(new IllegalStateException(to.id() + " failed"));
         default:
           return new CompletableFuture<>();
       }
@@ -78,7 +81,8 @@ class QuorumWriteTest {
 
   private final HybridClock clock = HybridClock.system();
   private final ActorRef<Store.Command> store = testKit.spawn(Store.create(clock, Duration.ofHours(1)));
-  private final TestProbe<WriteResult> replies = testKit.createTestProbe();
+  private final TestProbe<WriteOutcome> replies = testKit.createTestProbe();
+  private final TestProbe<Hints.Command> hints = testKit.createTestProbe();
 
   @AfterAll
   static void shutdown() {
@@ -91,15 +95,17 @@ class QuorumWriteTest {
     Entry entry = entry("k1", "v1");
     start(peers, entry);
 
-    WriteResult r = replies.receiveMessage();
-    assertTrue(r.ok(), r.detail());
-    assertEquals(200, r.status());
+    WriteOutcome.Acked r = (WriteOutcome.Acked) replies.receiveMessage();
     assertEquals(Set.of("w1", "w2"), Set.copyOf(r.ackedBy()));
-    assertEquals(entry.versioned().version().toString(), r.version());
+    assertEquals(entry.versioned().version(), r.version());
     assertEquals(Optional.of(entry.versioned()), readLocal("k1"));
     assertEquals(Set.of("w2", "w3"), peers.received.keySet(), "the write goes to every other owner at once");
     assertEquals(List.of(entry), peers.received.get("w3"));
     replies.expectNoMessage(Duration.ofMillis(100));
+
+    // at the deadline the silent owner is handed to the hints, which will offer it the write again
+    time.timePasses(DEADLINE);
+    assertEquals(new Hints.Hint(member("w3"), entry), hints.receiveMessage());
   }
 
   @Test
@@ -117,9 +123,7 @@ class QuorumWriteTest {
     replies.expectNoMessage(Duration.ofMillis(200));
 
     time.timePasses(Duration.ofMillis(2));
-    WriteResult r = replies.receiveMessage();
-    assertFalse(r.ok());
-    assertEquals(503, r.status());
+    WriteOutcome.NotReached r = (WriteOutcome.NotReached) replies.receiveMessage();
     assertEquals(List.of("w1"), r.ackedBy());
     assertTrue(r.detail().contains("deadline") && r.detail().contains("1 of 2"), r.detail());
   }
@@ -129,19 +133,37 @@ class QuorumWriteTest {
     start(new ReplicaStub(Map.of("w2", Mode.FAIL, "w3", Mode.FAIL)), entry("k3", "v3"));
 
     // no virtual time passes: the deadline cannot have fired
-    WriteResult r = replies.receiveMessage();
-    assertFalse(r.ok());
-    assertEquals(503, r.status());
+    WriteOutcome.NotReached r = (WriteOutcome.NotReached) replies.receiveMessage();
     assertFalse(r.detail().contains("deadline"), r.detail());
     assertTrue(r.ackedBy().size() <= 1, r.ackedBy().toString());
+    Set<Member> hinted = Set.of(((Hints.Hint) hints.receiveMessage()).owner(), ((Hints.Hint) hints.receiveMessage()).owner());
+    assertEquals(Set.of(member("w2"), member("w3")), hinted, "each failed owner is handed to the hints");
+  }
+
+  @Test
+  void replicasThatHoldANewerVersionDoNotAcknowledge() {
+    start(new ReplicaStub(Map.of("w2", Mode.HOLDS_NEWER, "w3", Mode.HOLDS_NEWER)), entry("k5", "v5"));
+
+    // no virtual time passes: both refusals decide it
+    WriteOutcome.Superseded r = (WriteOutcome.Superseded) replies.receiveMessage();
+    assertTrue(List.of("w1").containsAll(r.ackedBy()), r.ackedBy().toString());
+    assertTrue(r.detail().contains("newer"), r.detail());
+    hints.expectNoMessage(Duration.ofMillis(100));   // an owner that holds a newer version needs no hint
+  }
+
+  @Test
+  void oneRefusalAndOneAckMakeTheQuorumWithoutTheRefusingReplica() {
+    start(new ReplicaStub(Map.of("w2", Mode.HOLDS_NEWER, "w3", Mode.ANSWER)), entry("k6", "v6"));
+
+    WriteOutcome.Acked r = (WriteOutcome.Acked) replies.receiveMessage();
+    assertEquals(Set.of("w1", "w3"), Set.copyOf(r.ackedBy()));
   }
 
   @Test
   void oneFailingAndOneAnsweringReplicaMakeTheQuorum() {
     start(new ReplicaStub(Map.of("w2", Mode.FAIL, "w3", Mode.ANSWER)), entry("k4", "v4"));
 
-    WriteResult r = replies.receiveMessage();
-    assertTrue(r.ok(), r.detail());
+    WriteOutcome.Acked r = (WriteOutcome.Acked) replies.receiveMessage();
     assertEquals(Set.of("w1", "w3"), Set.copyOf(r.ackedBy()));
   }
 
@@ -149,7 +171,7 @@ class QuorumWriteTest {
 
   private void start(Peers peers, Entry entry) {
     WorkerEnv env = new WorkerEnv(settings, new Shards(List.of(store)), peers, clock);
-    testKit.spawn(QuorumWrite.create(env, entry, OWNERS, replies.ref()));
+    testKit.spawn(QuorumWrite.create(env, hints.ref(), entry, OWNERS, replies.ref()));
   }
 
   private Entry entry(String key, String value) {

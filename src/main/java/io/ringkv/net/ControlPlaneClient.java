@@ -1,0 +1,78 @@
+package io.ringkv.net;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ringkv.cluster.ClusterView;
+import io.ringkv.cluster.Member;
+import io.ringkv.cluster.MembershipReply;
+import io.ringkv.config.NodeSettings;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * {@link ControlPlane} over HTTP: a worker's registration, heartbeats, view fetches and leave on the
+ * controller's endpoints, and the controller's view pushes on the workers' {@code POST /node_down}.
+ * The controller's refusals (404: unknown node, 409: another process holds the id) come back as
+ * {@link MembershipReply} values; any other failure fails the stage.
+ */
+public final class ControlPlaneClient implements ControlPlane {
+  private final JsonHttpClient http;
+  private final String controller;
+  private final int vnodes;
+  private final Duration timeout;
+
+  public ControlPlaneClient(NodeSettings settings) {
+    this.http = new JsonHttpClient(settings.clusterToken(), settings.apiToken());
+    this.controller = settings.controllerAddr();
+    this.vnodes = settings.vnodes();
+    this.timeout = settings.peerTimeout();
+  }
+
+  @Override
+  public CompletionStage<MembershipReply> register(Registration reg) {
+    ObjectNode body = Wire.NODES.objectNode();
+    body.put("node_id", reg.nodeId());
+    body.put("host", reg.host());
+    body.put("port", reg.port());
+    body.put("instance", reg.instance());
+    if (reg.lastView() != null && reg.lastView().epoch() > 0) body.set("view", Wire.view(reg.lastView()));
+    return http.post(controller + "/register", body, timeout).thenApply(a -> reply(a, "/register", true));
+  }
+
+  @Override
+  public CompletionStage<MembershipReply> heartbeat(Heartbeat hb) {
+    ObjectNode body = Wire.NODES.objectNode();
+    body.put("node_id", hb.nodeId());
+    body.put("instance", hb.instance());
+    body.put("epoch", hb.epoch());
+    return http.post(controller + "/heartbeat", body, timeout).thenApply(a -> reply(a, "/heartbeat", false));
+  }
+
+  @Override
+  public CompletionStage<MembershipReply> leave(String nodeId, String instance) {
+    ObjectNode body = Wire.NODES.objectNode();
+    body.put("node_id", nodeId);
+    body.put("instance", instance);
+    return http.post(controller + "/leave", body, timeout).thenApply(a -> reply(a, "/leave", true));
+  }
+
+  @Override
+  public CompletionStage<ClusterView> fetchView() {
+    return http.get(controller + "/ring", timeout).thenApply(a -> Wire.readView(a.ok("/ring"), vnodes));
+  }
+
+  @Override
+  public CompletionStage<Long> pushView(Member to, ClusterView view) {
+    return http.post(to.url() + "/node_down", Wire.view(view), timeout)
+        .thenApply(a -> a.ok(to.id() + "/node_down").path("epoch").asLong());
+  }
+
+  /** The controller's answer as a value: its view (or epoch, for a heartbeat), or its refusal. */
+  private MembershipReply reply(JsonHttpClient.Answer a, String path, boolean withView) {
+    if (a.status() == 404) return new MembershipReply.UnknownNode(a.detail());
+    if (a.status() == 409) return new MembershipReply.Conflict(a.detail());
+    JsonNode body = a.ok(controller + path);
+    return withView ? new MembershipReply.Accepted(Wire.readView(body.get("view"), vnodes))
+        : new MembershipReply.Alive(body.path("epoch").asLong());
+  }
+}
