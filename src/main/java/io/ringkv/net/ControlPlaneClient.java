@@ -30,30 +30,19 @@ public final class ControlPlaneClient implements ControlPlane {
 
   @Override
   public CompletionStage<MembershipReply> register(Registration reg) {
-    ObjectNode body = Wire.NODES.objectNode();
-    body.put("node_id", reg.nodeId());
-    body.put("host", reg.host());
-    body.put("port", reg.port());
-    body.put("instance", reg.instance());
+    ObjectNode body = node(reg.nodeId(), reg.instance()).put("host", reg.host()).put("port", reg.port());
     if (reg.lastView() != null && reg.lastView().epoch() > 0) body.set("view", Wire.view(reg.lastView()));
     return http.post(controller + "/register", body, timeout).thenApply(a -> reply(a, "/register", true));
   }
 
   @Override
   public CompletionStage<MembershipReply> heartbeat(Heartbeat hb) {
-    ObjectNode body = Wire.NODES.objectNode();
-    body.put("node_id", hb.nodeId());
-    body.put("instance", hb.instance());
-    body.put("epoch", hb.epoch());
-    return http.post(controller + "/heartbeat", body, timeout).thenApply(a -> reply(a, "/heartbeat", false));
+    return http.post(controller + "/heartbeat", node(hb.nodeId(), hb.instance()).put("epoch", hb.epoch()), timeout).thenApply(a -> reply(a, "/heartbeat", false));
   }
 
   @Override
   public CompletionStage<MembershipReply> leave(String nodeId, String instance) {
-    ObjectNode body = Wire.NODES.objectNode();
-    body.put("node_id", nodeId);
-    body.put("instance", instance);
-    return http.post(controller + "/leave", body, timeout).thenApply(a -> reply(a, "/leave", true));
+    return http.post(controller + "/leave", node(nodeId, instance), timeout).thenApply(a -> reply(a, "/leave", true));
   }
 
   @Override
@@ -65,6 +54,10 @@ public final class ControlPlaneClient implements ControlPlane {
   public CompletionStage<Long> pushView(Member to, ClusterView view) {
     return http.post(to.url() + "/node_down", Wire.view(view), timeout)
         .thenApply(a -> a.ok(to.id() + "/node_down").path("epoch").asLong());
+  }
+
+  private static ObjectNode node(String nodeId, String instance) {
+    return Wire.NODES.objectNode().put("node_id", nodeId).put("instance", instance);
   }
 
   /** The controller's answer as a value: its view (or epoch, for a heartbeat), or its refusal. */

@@ -67,8 +67,7 @@ public final class Frames {
     }
 
     static Kind of(int code) {
-      for (Kind k : values()) if (k.code == code) return k;
-      throw new Wire.BadInput("unknown call kind " + code);
+      return byCode(values(), k -> k.code, code, "call kind");
     }
   }
 
@@ -83,8 +82,7 @@ public final class Frames {
     }
 
     static Result of(int code) {
-      for (Result r : values()) if (r.code == code) return r;
-      throw new Wire.BadInput("unknown answer result " + code);
+      return byCode(values(), r -> r.code, code, "answer result");
     }
   }
 
@@ -259,6 +257,11 @@ public final class Frames {
   }
 
   // ---- plumbing
+
+  private static <E> E byCode(E[] values, java.util.function.ToIntFunction<E> codeOf, int code, String what) {
+    for (E e : values) if (codeOf.applyAsInt(e) == code) return e;
+    throw new Wire.BadInput("unknown " + what + " " + code);
+  }
 
   /** Reads a whole message with {@code reader}; bytes left over, or too few, are a {@link Wire.BadInput}. */
   private static <T> T read(ByteString msg, String what, Function<Reader, T> reader) {
