@@ -63,7 +63,13 @@ DOCKER_BUILDKIT=0 docker build -q "${BUILD_ARGS[@]}" -t $IMAGE . >/dev/null || f
 echo "   image built in $(since "$T") s"
 kubectl delete namespace $NS --ignore-not-found --wait=true >/dev/null 2>&1 || true
 T=$(now)
-kubectl apply -k k8s/
+# the repository ships no token (a node refuses the placeholder): make one, as k8s/README.md says,
+# in a copy of the manifests
+MANIFESTS=$(mktemp -d)
+cp -r k8s/. "$MANIFESTS/"
+kubectl create secret generic ringkv-cluster -n $NS --from-literal=token="$(openssl rand -hex 32)" \
+  --dry-run=client -o yaml > "$MANIFESTS/secret.yaml"
+kubectl apply -k "$MANIFESTS"
 for d in controller worker1 worker2 worker3 worker4; do
   kubectl -n $NS rollout status deployment/$d --timeout=180s >/dev/null || fail "deployment $d not ready"
 done

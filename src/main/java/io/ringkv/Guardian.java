@@ -39,6 +39,7 @@ public final class Guardian {
 
   public static Behavior<Void> worker(NodeSettings settings, boolean adminStop) {
     return Behaviors.setup(ctx -> {
+      warnIfProtectedMode(settings);
       WorkerApi api = workerApi(ctx, settings, new PeerLinks(ctx.getSystem(), settings), new ControlPlaneClient(settings));
       // on SIGTERM (or any shutdown) leave the cluster and hand the keys over before the server unbinds
       AtomicBoolean crash = new AtomicBoolean();
@@ -58,10 +59,10 @@ public final class Guardian {
       };
       AtomicInteger linkPort = new AtomicInteger();
       WorkerRoutes routes = new WorkerRoutes(api, settings, stop, linkPort::get);
-      var system = ctx.getSystem();   // the callback below runs outside the actor: no ctx there
+      var system = ctx.getSystem();   // the callbacks below run outside the actor: no ctx there
       var log = LoggerFactory.getLogger(LinkServer.class);
-      LinkServer.start(system, settings.bindHost(), settings.peerPort(), settings.clusterToken(),
-          settings.apiToken(), api).whenComplete((port, err) -> {
+      CompletableFuture<Integer> link = LinkServer.start(system, settings.bindHost(), settings.peerPort(),
+          settings.clusterToken(), settings.apiToken(), settings.linkMaxConnections(), api).toCompletableFuture().whenComplete((port, err) -> {
             if (err != null) {
               log.error("could not bind the node-to-node link on {}:{}: {}", settings.bindHost(), settings.peerPort(), err.getMessage());
               system.terminate();
@@ -70,13 +71,16 @@ public final class Guardian {
               linkPort.set(settings.advertisePeerPort() > 0 ? settings.advertisePeerPort() : port);
             }
           });
-      bindOrStop(ctx, settings, routes.routes());
+      // UP means serving: the worker registers only once its HTTP server and its link listen
+      CompletableFuture.allOf(link, bindOrStop(ctx, settings, routes.routes()))
+          .thenRun(api::startServing);
       return Behaviors.empty();
     });
   }
 
   public static Behavior<Void> controller(NodeSettings settings) {
     return Behaviors.setup(ctx -> {
+      warnIfProtectedMode(settings);
       ActorRef<Controller.Command> controller = ctx.spawn(
           Controller.create(settings, new ControlPlaneClient(settings), Clock.systemUTC()), "controller");
       ControllerApi api = new ControllerApi(controller, ctx.getSystem(), settings.replicationFactor());
@@ -87,7 +91,7 @@ public final class Guardian {
 
   /** A worker's actors: its store shards and the Worker that routes requests; also used by the simulations. */
   public static WorkerApi workerApi(ActorContext<?> ctx, NodeSettings settings, Peers peers, ControlPlane controlPlane) {
-    HybridClock clock = HybridClock.system();
+    HybridClock clock = HybridClock.system(settings.maxClockSkew().toMillis(), settings.clockOffset().toMillis());
     List<ActorRef<Store.Command>> stores = new ArrayList<>();
     for (int i = 0; i < settings.storeShards(); i++)
       stores.add(ctx.spawn(Store.create(clock, settings.tombstoneTtl()), "store-" + i));
@@ -96,9 +100,19 @@ public final class Guardian {
     return new WorkerApi(env, worker, ctx.getSystem());
   }
 
-  private static void bindOrStop(ActorContext<?> ctx, NodeSettings settings, org.apache.pekko.http.javadsl.server.Route route) {
-    HttpServer.start(ctx.getSystem(), settings.bindHost(), settings.port(), route).whenComplete((b, err) -> {
-      if (err != null) ctx.getSystem().terminate();
+  /** Without a cluster token, says once at start what protected mode means. */
+  private static void warnIfProtectedMode(NodeSettings settings) {
+    if (!settings.clusterToken().isEmpty()) return;
+    LoggerFactory.getLogger(Guardian.class).warn("{}: CLUSTER_TOKEN is not set: protected mode, the node-to-node endpoints"
+        + " and the link serve callers on this machine (loopback) only; set the same CLUSTER_TOKEN on every node to run"
+        + " across machines", settings.nodeId());
+  }
+
+  private static CompletableFuture<?> bindOrStop(ActorContext<?> ctx, NodeSettings settings,
+      org.apache.pekko.http.javadsl.server.Route route) {
+    var system = ctx.getSystem();
+    return HttpServer.start(system, settings.bindHost(), settings.port(), route).toCompletableFuture().whenComplete((b, err) -> {
+      if (err != null) system.terminate();
     });
   }
 }

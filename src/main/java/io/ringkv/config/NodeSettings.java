@@ -38,7 +38,13 @@ public record NodeSettings(
     int rebalanceMaxRate,
     String clusterToken,
     Duration leaveTimeout,
-    String apiToken) {
+    String apiToken,
+    Duration maxClockSkew,
+    Duration clockOffset,
+    int linkMaxConnections) {
+
+  /** The placeholders the repository's deployment files carried: a node refuses to start with one. */
+  static final Set<String> SHIPPED_TOKENS = Set.of("CHANGE-ME-ringkv-demo-token", "ringkv-compose-dev-token");
 
   /** Components whose values are secrets: {@link #toString} prints them masked. */
   private static final Set<String> SECRETS = Set.of("clusterToken", "apiToken");
@@ -52,6 +58,13 @@ public record NodeSettings(
     if (heartbeatTimeout.compareTo(heartbeatInterval.multipliedBy(2)) <= 0)
       throw new IllegalArgumentException("HEARTBEAT_TIMEOUT must exceed two HEARTBEAT_INTERVALs");
     if (nodeId == null || nodeId.isBlank()) throw new IllegalArgumentException("NODE_ID must not be empty");
+    if (maxClockSkew.isNegative()) throw new IllegalArgumentException("MAX_CLOCK_SKEW must not be negative");
+    if (linkMaxConnections < 1) throw new IllegalArgumentException("LINK_MAX_CONNECTIONS must be >= 1");
+    for (String token : new String[] {clusterToken, apiToken}) {
+      if (token != null && (SHIPPED_TOKENS.contains(token) || token.toUpperCase(java.util.Locale.ROOT).contains("CHANGE-ME")))
+        throw new IllegalArgumentException("a token is the placeholder from the repository; every node needs a secret of"
+            + " its own, for example the output of `openssl rand -hex 32`");
+    }
     if (storeShards < 1) throw new IllegalArgumentException("STORE_SHARDS must be >= 1");
     if (peerPort < 0 || peerPort > 65535) throw new IllegalArgumentException("PEER_PORT must be between 0 and 65535");
     if (advertisePeerPort < 0 || advertisePeerPort > 65535)
@@ -91,7 +104,10 @@ public record NodeSettings(
         c.getInt("rebalance.max-rate"),
         c.getString("cluster-token"),
         c.getDuration("leave-timeout"),
-        c.getString("api-token"));
+        c.getString("api-token"),
+        c.getDuration("max-clock-skew"),
+        c.getDuration("testing.clock-offset"),
+        c.getInt("link.max-connections"));
   }
 
   /** The ports of the embedded local cluster: controller first, then the workers. */
@@ -106,14 +122,16 @@ public record NodeSettings(
     return new NodeSettings(id, host, port, host, port, 0, 0, controllerAddr, replicationFactor, writeQuorum, readQuorum,
         requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin, registerBackoffMax,
         vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch, rebalanceParallelism,
-        rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken);
+        rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken, maxClockSkew, clockOffset,
+        linkMaxConnections);
   }
 
   public NodeSettings withNodeId(String id) {
     return new NodeSettings(id, bindHost, port, advertiseHost, advertisePort, peerPort, advertisePeerPort, controllerAddr, replicationFactor, writeQuorum,
         readQuorum, requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin,
         registerBackoffMax, vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch,
-        rebalanceParallelism, rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken);
+        rebalanceParallelism, rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken, maxClockSkew,
+        clockOffset, linkMaxConnections);
   }
 
   /** Every setting, the secrets masked ("" when unset, "***" when set): safe to log. */

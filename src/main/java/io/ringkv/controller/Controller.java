@@ -5,6 +5,7 @@ import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.cluster.MembershipReply;
 import io.ringkv.net.ControlPlane;
+import io.ringkv.net.Wire;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
@@ -20,8 +21,9 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * Owns the cluster membership and its epoch. Each worker's heartbeats re-arm a timer of its own;
  * when the timer fires the worker turns DOWN, unless the controller itself was stalled meanwhile
  * ({@link StallGuard}): then the worker gets one more timeout. Every change raises the epoch and pushes the new view
- * to all UP workers. After a restart it resumes from the newest view a worker reports, so epochs
- * keep growing and no data moves.
+ * to all UP workers. For one heartbeat timeout after its start it resumes from the newest view a
+ * worker reports, so epochs keep growing and no data moves; after that, a view or epoch a worker
+ * reports never moves it.
  */
 public final class Controller extends AbstractBehavior<Controller.Command> {
   public sealed interface Command {}
@@ -45,6 +47,12 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
   /** Proof of this actor's own liveness, every heartbeat interval (see {@link StallGuard}). */
   private enum Tick implements Command { INSTANCE }
 
+  /** The end of the window in which this controller may take over a view or epoch a worker reports. */
+  private enum ResumeWindowOver implements Command { INSTANCE }
+
+  /** Epochs stay far below overflow: a reported epoch above this is never taken over. */
+  static final long MAX_EPOCH = 1L << 48;
+
   public static Behavior<Command> create(NodeSettings settings, ControlPlane workers, Clock clock) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Controller(ctx, timers, settings, workers, clock)));
   }
@@ -56,6 +64,8 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
   private final Map<String, Double> lastSeen = new HashMap<>();
   private final StallGuard stalls;
   private ClusterView view;
+  /** Until one heartbeat timeout after start: the views and epochs workers report may be taken over. */
+  private boolean resuming = true;
 
   private Controller(ActorContext<Command> ctx, TimerScheduler<Command> timers, NodeSettings settings,
       ControlPlane workers, Clock clock) {
@@ -67,6 +77,7 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
     this.view = ClusterView.empty(settings.vnodes());
     this.stalls = new StallGuard(settings.heartbeatInterval().toMillis(), settings.heartbeatTimeout().toMillis(), clock.millis());
     timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.heartbeatInterval());
+    timers.startSingleTimer(ResumeWindowOver.INSTANCE, settings.heartbeatTimeout());
   }
 
   @Override
@@ -77,6 +88,7 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
         .onMessage(SuspectAfter.class, this::onSuspectAfter)
         .onMessageEquals(Tick.INSTANCE, () -> { stalls.tick(clock.millis()); return this; })
         .onMessage(Leave.class, this::onLeave)
+        .onMessageEquals(ResumeWindowOver.INSTANCE, () -> { resuming = false; return this; })
         .onMessage(GetView.class, g -> { g.replyTo().tell(view); return this; })
         .onMessage(GetNodes.class, g -> { g.replyTo().tell(new Nodes(view, Map.copyOf(lastSeen))); return this; })
         .build();
@@ -84,11 +96,15 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
 
   private Behavior<Command> onRegister(Register r) {
     ControlPlane.Registration reg = r.registration();
-    resumeFrom(reg.lastView());
+    resumeFrom(reg.lastView(), reg.nodeId());
     Member known = view.member(reg.nodeId());
     if (known != null && known.isUp() && !known.sameAddress(reg.host(), reg.port())) {
       r.replyTo().tell(new MembershipReply.Conflict("node id " + reg.nodeId() + " is already UP at " + known.host() + ":"
           + known.port() + "; stop that process or give this one another NODE_ID"));
+      return this;
+    }
+    if (known == null && view.members().size() >= Wire.MAX_MEMBERS) {
+      r.replyTo().tell(new MembershipReply.Conflict("the cluster has " + Wire.MAX_MEMBERS + " members, the most a view holds"));
       return this;
     }
     Member next = new Member(reg.nodeId(), reg.host(), reg.port(), Member.Status.UP, reg.instance());
@@ -126,7 +142,7 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
       if (known.isUp()) view = view.with(up, view.epoch());
       else change(up);
     }
-    if (hb.epoch() > view.epoch()) {
+    if (hb.epoch() > view.epoch() && resumable(hb.epoch(), hb.nodeId())) {
       // a worker is ahead of us (we restarted and resumed from an older view): overtake it
       view = new ClusterView(hb.epoch() + 1, view.members(), settings.vnodes());
       pushToAll();
@@ -174,13 +190,25 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
   }
 
   /** After a restart, take over the newest view a worker reports instead of starting from nothing. */
-  private void resumeFrom(ClusterView reported) {
-    if (reported == null || reported.epoch() <= view.epoch()) return;
+  private void resumeFrom(ClusterView reported, String from) {
+    if (reported == null || reported.epoch() <= view.epoch() || !resumable(reported.epoch(), from)) return;
     Map<String, Member> merged = new HashMap<>(reported.members());
     merged.putAll(view.members());
     view = new ClusterView(reported.epoch(), merged, settings.vnodes());
     getContext().getLog().info("resumed membership from a worker's view at epoch {}: {}", view.epoch(), view.members().keySet());
     for (Member m : view.members().values()) if (m.isUp()) armSuspicion(m.id());
+  }
+
+  /**
+   * Whether a worker's epoch may be taken over: only while this controller resumes after its own
+   * start (for one heartbeat timeout: every live worker has re-registered by then), and only an
+   * epoch that leaves room to grow. Otherwise epochs move by this controller's own steps only.
+   */
+  private boolean resumable(long epoch, String from) {
+    if (resuming && epoch < MAX_EPOCH) return true;
+    getContext().getLog().warn("{} reports epoch {} ahead of this controller's {}: ignored ({})", from, epoch, view.epoch(),
+        resuming ? "too large" : "not resuming after a restart");
+    return false;
   }
 
   private void change(Member m) {

@@ -4,11 +4,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.ringkv.net.Wire;
 import io.ringkv.util.Secret;
 import io.ringkv.worker.Limits;
+import java.net.InetAddress;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.apache.pekko.http.javadsl.model.AttributeKeys;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.RemoteAddress;
 import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
 import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
@@ -56,13 +60,28 @@ abstract class JsonRoutes extends AllDirectives {
     return parameter("key", key -> inner.apply(limits.key(key)));
   }
 
-  /** Node-to-node endpoints: when a cluster token is configured, a request without it gets a 401. */
+  /**
+   * Node-to-node endpoints: when a cluster token is configured, a request without it gets a 401.
+   * Without one the node is in protected mode: only callers on this machine (loopback) are served.
+   */
   Route clusterOnly(Supplier<Route> inner) {
-    if (clusterToken == null) return inner.get();
+    if (clusterToken == null) {
+      return extractRequest(req -> fromLoopback(req) ? inner.get() : complete(Errors.detail(401, PROTECTED_MODE)));
+    }
     return optionalHeaderValueByName(Wire.TOKEN_HEADER, token -> {
       if (clusterToken.matches(token)) return inner.get();
       return complete(Errors.detail(401, "this endpoint is for cluster members: a valid " + Wire.TOKEN_HEADER + " header is required"));
     });
+  }
+
+  static final String PROTECTED_MODE = "this endpoint is for cluster members: CLUSTER_TOKEN is not set, so this node"
+      + " serves it to callers on its own machine (loopback) only; set the same CLUSTER_TOKEN on every node"
+      + " (for example the output of `openssl rand -hex 32`) and send it in the " + Wire.TOKEN_HEADER + " header";
+
+  /** Whether the request came over a connection from this machine (the peer's address, never a header). */
+  static boolean fromLoopback(HttpRequest req) {
+    return req.getAttribute(AttributeKeys.remoteAddress).flatMap(RemoteAddress::getAddress)
+        .map(InetAddress::isLoopbackAddress).orElse(false);
   }
 
   /**

@@ -3,12 +3,12 @@ package io.ringkv.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.ringkv.cluster.ClusterView;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.net.Wire;
 import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
+import io.ringkv.storage.HybridClock;
 import io.ringkv.storage.Versioned;
 import io.ringkv.worker.Limits;
 import io.ringkv.worker.ReadOutcome;
@@ -130,6 +130,7 @@ public final class WorkerRoutes extends JsonRoutes {
     if (r instanceof WriteOutcome.Superseded s) return s.detail();
     if (r instanceof WriteOutcome.NotReached n) return n.detail();
     if (r instanceof WriteOutcome.NoView n) return n.detail();
+    if (r instanceof WriteOutcome.Expired x) return x.detail();
     throw new IllegalArgumentException("no detail in " + r);
   }
 
@@ -151,7 +152,7 @@ public final class WorkerRoutes extends JsonRoutes {
       ObjectNode r = Wire.NODES.objectNode();
       r.put("status", "ok");
       r.put("received", entries.size());
-      r.put("applied", applied.stream().filter(a -> a == Applied.STORED).count());
+      r.put("applied", applied.stream().filter(a -> a.outcome() == Applied.Outcome.STORED).count());
       return json(200, r);
     });
   }
@@ -177,19 +178,19 @@ public final class WorkerRoutes extends JsonRoutes {
     });
   }
 
+  /**
+   * {@code POST /node_down}: the controller announces a change. The body (a view, or the seed's
+   * {@code {"node_id": ...}}) is checked for its shape but never adopted: the worker fetches the
+   * view from its controller, so no caller can hand it a view, or an address to call.
+   */
   private Route nodeDown(JsonNode body) {
     ObjectNode o = Wire.object(body);
+    if (o.has("nodes")) Wire.readView(o, settings.vnodes());
+    else Wire.requiredString(o, "node_id");
+    api.syncView();
     ObjectNode r = Wire.NODES.objectNode();
     r.put("status", "ok");
     r.put("node_id", api.nodeId());
-    if (o.has("nodes")) {
-      ClusterView view = Wire.readView(o, settings.vnodes());
-      api.applyView(view);
-      r.put("epoch", view.epoch());
-    } else {
-      Wire.requiredString(o, "node_id");   // the seed's {"node_id": ...} notice: fetch the view from the controller
-      api.syncView();
-    }
     return json(200, r);
   }
 
@@ -210,6 +211,14 @@ public final class WorkerRoutes extends JsonRoutes {
       o.put("replication_factor", settings.replicationFactor());
       o.put("write_quorum", settings.writeQuorum());
       o.put("read_quorum", settings.readQuorum());
+      HybridClock.Skew skew = s.clock();
+      ObjectNode clock = o.putObject("clock");
+      clock.put("max_skew_ms", skew.maxSkewMillis());
+      clock.put("refused_ahead", skew.refused());
+      clock.put("max_ahead_ms", skew.maxAheadMillis());
+      clock.put("refused_by_peers", skew.refusedByPeers());
+      if (skew.off()) clock.put("warning", "this node's clock and its peers' are apart by more than MAX_CLOCK_SKEW:"
+          + " writes across them are refused until the clocks agree (check NTP)");
       return json(200, o);
     });
   }

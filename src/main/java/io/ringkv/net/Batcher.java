@@ -28,6 +28,8 @@ public final class Batcher<I, R> {
   private final ToIntFunction<I> weight;
   private final BiFunction<String, List<I>, CompletionStage<List<R>>> send;
   private final ConcurrentHashMap<String, Lane> lanes = new ConcurrentHashMap<>();
+  /** Items that may wait in one lane; past that a submit fails at once (the peer is not keeping up). */
+  static final int MAX_WAITING = 16_384;
 
   /** {@code send(destination, items)}: one call carrying the items. */
   public Batcher(int maxInFlight, int maxBatch, int maxWeight, ToIntFunction<I> weight,
@@ -60,6 +62,11 @@ public final class Batcher<I, R> {
     void offer(Pending<I, R> p) {
       List<Pending<I, R>> batch;
       synchronized (this) {
+        if (waiting.size() >= MAX_WAITING) {
+          p.answer().completeExceptionally(new IllegalStateException(
+              MAX_WAITING + " calls already wait for " + destination + ": overloaded"));
+          return;
+        }
         waiting.add(p);
         if (inFlight >= maxInFlight) return;
         inFlight++;

@@ -26,8 +26,11 @@ public interface ControlPlane {
 
   // ---- controller -> worker
 
-  /** Pushes a new membership view to a worker ({@code POST /node_down}); completes with the epoch it took. */
-  CompletionStage<Long> pushView(Member to, ClusterView view);
+  /**
+   * Tells a worker the view changed ({@code POST /node_down}, carrying the view for the seed's
+   * surface); the worker fetches the view from the controller rather than adopt what it was sent.
+   */
+  CompletionStage<Void> pushView(Member to, ClusterView view);
 
   /** What a worker tells the controller when it (re)registers: its address and last known view. */
   record Registration(String nodeId, String host, int port, String instance, ClusterView lastView) {}

@@ -51,9 +51,8 @@ public final class ControlPlaneClient implements ControlPlane {
   }
 
   @Override
-  public CompletionStage<Long> pushView(Member to, ClusterView view) {
-    return http.post(to.url() + "/node_down", Wire.view(view), timeout)
-        .thenApply(a -> a.ok(to.id() + "/node_down").path("epoch").asLong());
+  public CompletionStage<Void> pushView(Member to, ClusterView view) {
+    return http.post(to.url() + "/node_down", Wire.view(view), timeout).thenAccept(a -> a.ok(to.id() + "/node_down"));
   }
 
   private static ObjectNode node(String nodeId, String instance) {

@@ -27,9 +27,9 @@ import org.apache.pekko.util.ByteStringBuilder;
  * answer  := int id | byte result | answer body
  *
  * kind          call body                answer body, when the result is OK
- * 1 REPLICATE   int n | n x entry        int n | n x byte applied: 0 stored, 1 already held, 2 superseded
+ * 1 REPLICATE   int n | n x entry        int n | n x applied
  * 2 READ        int n | n x str32 key    int n | n x (byte 0: absent | byte 1, versioned)
- * 3 FORWARD     int n | n x write        int n | n x outcome
+ * 3 FORWARD     int n | n x forwarded    int n | n x outcome
  *
  * result        0 OK | 1 BAD_INPUT, 2 UNAVAILABLE: the body is a UTF-8 detail
  *               | 3 REFUSED: the hello was refused (id 0, detail as body); the connection closes
@@ -38,11 +38,11 @@ import org.apache.pekko.util.ByteStringBuilder;
  * versioned := byte 0 | str32 value | version      (a value)
  *            | byte 1 | version                    (a tombstone)
  * version   := long hybrid timestamp | str16 node id
- * write     := str32 key | byte 0 | str32 value    (a put)
- *            | str32 key | byte 1                  (a delete)
+ * forwarded := entry | long deadline              (the forwarder's wall-clock millis: not started after it)
  * outcome   := byte 0 ACKED | short n | n x str16 node | version
  *            | byte 1 SUPERSEDED, 2 NOT_REACHED | short n | n x str16 node | str32 detail
- *            | byte 3 NO_VIEW | short 0 | str32 detail
+ *            | byte 3 NO_VIEW, 4 EXPIRED | short 0 | str32 detail
+ * applied   := byte 0 stored | byte 1 already held | byte 2 superseded | version held | byte 3 too far ahead
  * str16     := unsigned short length | UTF-8;   str32 := int length | UTF-8
  * </pre>
  *
@@ -153,11 +153,15 @@ public final class Frames {
 
   public static ByteString applied(List<Applied> applied) {
     Writer w = new Writer().putInt(applied.size());
-    for (Applied a : applied) w.putByte(switch (a) {
-      case STORED -> 0;
-      case ALREADY_HELD -> 1;
-      case SUPERSEDED -> 2;
-    });
+    for (Applied a : applied) {
+      w.putByte(switch (a.outcome()) {
+        case STORED -> 0;
+        case ALREADY_HELD -> 1;
+        case SUPERSEDED -> 2;
+        case TOO_FAR_AHEAD -> 3;
+      });
+      if (a.held() != null) w.version(a.held());
+    }
     return w.result();
   }
 
@@ -165,7 +169,8 @@ public final class Frames {
     return read(body, "applied", r -> r.list(1, () -> switch (r.b.get()) {
       case 0 -> Applied.STORED;
       case 1 -> Applied.ALREADY_HELD;
-      case 2 -> Applied.SUPERSEDED;
+      case 2 -> Applied.superseded(r.version());
+      case 3 -> Applied.TOO_FAR_AHEAD;
       default -> throw new Wire.BadInput("applied: unknown code");
     }));
   }
@@ -201,25 +206,14 @@ public final class Frames {
 
   // ---- FORWARD
 
-  public static ByteString writes(List<Write> writes) {
+  public static ByteString forwards(List<Forwarded> writes) {
     Writer w = new Writer().putInt(writes.size());
-    for (Write x : writes) {
-      w.str32(x.key());
-      if (x.isDelete()) w.putByte(1);
-      else w.putByte(0).str32(x.value());
-    }
+    for (Forwarded f : writes) w.str32(f.entry().key()).versioned(f.entry().versioned()).putLong(f.deadlineMillis());
     return w.result();
   }
 
-  public static List<Write> readWrites(ByteString body) {
-    return read(body, "writes", r -> r.list(5, () -> {
-      String key = r.str32();
-      return switch (r.b.get()) {
-        case 0 -> new Write(key, r.str32());
-        case 1 -> new Write(key, null);
-        default -> throw new Wire.BadInput("writes: unknown write flag");
-      };
-    }));
+  public static List<Forwarded> readForwards(ByteString body) {
+    return read(body, "forwarded writes", r -> r.list(23, () -> new Forwarded(new Entry(r.str32(), r.versioned()), r.b.getLong())));
   }
 
   public static ByteString outcomes(List<WriteOutcome> outcomes) {
@@ -230,6 +224,7 @@ public final class Frames {
       else if (o instanceof WriteOutcome.Superseded s) nodes(w.putByte(1), o).str32(s.detail());
       else if (o instanceof WriteOutcome.NotReached n) nodes(w.putByte(2), o).str32(n.detail());
       else if (o instanceof WriteOutcome.NoView n) nodes(w.putByte(3), o).str32(n.detail());
+      else if (o instanceof WriteOutcome.Expired x) nodes(w.putByte(4), o).str32(x.detail());
     }
     return w.result();
   }
@@ -251,6 +246,7 @@ public final class Frames {
         case 1 -> new WriteOutcome.Superseded(acked, r.str32());
         case 2 -> new WriteOutcome.NotReached(acked, r.str32());
         case 3 -> new WriteOutcome.NoView(r.str32());
+        case 4 -> new WriteOutcome.Expired(r.str32());
         default -> throw new Wire.BadInput("outcomes: unknown code " + code);
       };
     }));
@@ -285,6 +281,11 @@ public final class Frames {
 
     Writer putShort(int s) {
       b.putShort(s, ORDER);
+      return this;
+    }
+
+    Writer putLong(long l) {
+      b.putLong(l, ORDER);
       return this;
     }
 

@@ -43,7 +43,7 @@ public final class PeerLinks implements Peers {
   private final Duration pushTimeout;
   private final Batcher<Entry, Applied> replicas;
   private final Batcher<String, Optional<Versioned>> reads;
-  private final Batcher<Write, WriteOutcome> forwards;
+  private final Batcher<Forwarded, WriteOutcome> forwards;
   private final ConcurrentHashMap<String, PeerLink> links = new ConcurrentHashMap<>();
   private final Frames.Hello hello;
 
@@ -59,8 +59,8 @@ public final class PeerLinks implements Peers {
     this.reads = new Batcher<>(IN_FLIGHT_PER_PEER, MAX_BATCH, MAX_BATCH_BYTES, String::length,
         (url, keys) -> call(url, Frames.Kind.READ, Frames.keys(keys), peerTimeout, Frames::readCopies));
     this.forwards = new Batcher<>(IN_FLIGHT_PER_PEER, MAX_BATCH, MAX_BATCH_BYTES,
-        w -> w.key().length() + (w.isDelete() ? 0 : w.value().length()),
-        (url, writes) -> call(url, Frames.Kind.FORWARD, Frames.writes(writes), forwardTimeout, Frames::readOutcomes));
+        w -> weight(w.entry()),
+        (url, writes) -> call(url, Frames.Kind.FORWARD, Frames.forwards(writes), forwardTimeout, Frames::readOutcomes));
     this.hello = new Frames.Hello(settings.clusterToken(), settings.apiToken());
   }
 
@@ -85,7 +85,7 @@ public final class PeerLinks implements Peers {
   }
 
   @Override
-  public CompletionStage<WriteOutcome> forward(Member to, Write write) {
+  public CompletionStage<WriteOutcome> forward(Member to, Forwarded write) {
     return forwards.submit(to.url(), write);
   }
 

@@ -21,5 +21,5 @@ public interface PeerService {
   CompletionStage<List<Optional<Versioned>>> copies(List<String> keys);
 
   /** Coordinates client writes forwarded to this worker as their keys' primary; outcomes in order. */
-  CompletionStage<List<WriteOutcome>> coordinate(List<Write> writes);
+  CompletionStage<List<WriteOutcome>> coordinate(List<Forwarded> writes);
 }

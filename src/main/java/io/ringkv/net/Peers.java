@@ -30,5 +30,5 @@ public interface Peers {
   CompletionStage<Optional<Versioned>> fetch(Member to, String key);
 
   /** Hands a client write to the key's primary, which coordinates it. */
-  CompletionStage<WriteOutcome> forward(Member to, Write write);
+  CompletionStage<WriteOutcome> forward(Member to, Forwarded write);
 }

@@ -32,6 +32,8 @@ public final class Wire {
       .build()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);   // `{...} junk` is malformed, not `{...}`
   public static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+  /** The most members a view may have (a bound on what a view from the network can make a node hold). */
+  public static final int MAX_MEMBERS = 1024;
   /** The header that carries the cluster token on node-to-node HTTP requests. */
   public static final String TOKEN_HEADER = "X-Cluster-Token";
 
@@ -195,6 +197,7 @@ public final class Wire {
     if (epoch < 0) throw new BadInput("field 'epoch' is required");
     JsonNode nodes = o.get("nodes");
     if (!(nodes instanceof ObjectNode nodesObj)) throw new BadInput("field 'nodes' must be an object");
+    if (nodesObj.size() > MAX_MEMBERS) throw new BadInput("a view has at most " + MAX_MEMBERS + " members, not " + nodesObj.size());
     Map<String, Member> members = new LinkedHashMap<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = nodesObj.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();

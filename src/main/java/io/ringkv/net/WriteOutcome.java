@@ -29,6 +29,14 @@ public sealed interface WriteOutcome {
     }
   }
 
+  /** A forwarded write reached its primary after its deadline, and was not started. */
+  record Expired(String detail) implements WriteOutcome {
+    @Override
+    public List<String> ackedBy() {
+      return List.of();
+    }
+  }
+
   /** The node has no view of the cluster yet, so it knows no owners. */
   record NoView(String detail) implements WriteOutcome {
     @Override

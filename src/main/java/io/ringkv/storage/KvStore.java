@@ -69,7 +69,8 @@ public final class KvStore {
   /** Stores {@code v} if it is newer than what the key holds, and says what happened. */
   public Applied offer(String key, Versioned v) {
     if (apply(key, v)) return Applied.STORED;
-    return table[find(key)].hasVersion(v.version()) ? Applied.ALREADY_HELD : Applied.SUPERSEDED;
+    Slot held = table[find(key)];
+    return held.hasVersion(v.version()) ? Applied.ALREADY_HELD : Applied.superseded(new Version(held.timestamp, held.node));
   }
 
   /** Stores {@code v} if it is newer than what the key holds; returns whether it was stored. */

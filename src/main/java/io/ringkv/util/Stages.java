@@ -4,7 +4,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
- * The stages Pekko hands out ({@code AskPattern.ask}, {@code Http.singleRequest}, {@code Patterns.retry})
+ * The stages Pekko hands out ({@code AskPattern.ask}, {@code Patterns.retry})
  * are Scala futures behind a CompletableFuture that runs every {@code thenApply}, {@code thenCompose}
  * or {@code thenCombine} as its {@code *Async} form. Without an executor that means the common
  * ForkJoinPool, which on a 2-core machine has parallelism 1, so CompletableFuture starts a new

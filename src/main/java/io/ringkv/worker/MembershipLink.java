@@ -17,8 +17,10 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * Keeps this worker in the controller's membership: registers (retrying with back-off), then
- * heartbeats on a timer. A heartbeat answer carries the controller's epoch: when it is newer than
+ * Keeps this worker in the controller's membership: once the worker serves ({@link Start}), registers
+ * (retrying with back-off), then heartbeats on a timer. Views come from the controller only: its
+ * registration answer, or a fetch of its {@code /ring} (a pushed {@code /node_down} is only a hint
+ * to fetch). A heartbeat answer carries the controller's epoch: when it is newer than
  * the worker's view, the link fetches the view, so a missed push is caught up within one interval.
  * A 404 (the controller restarted and forgot us) re-registers, carrying the last view so the
  * controller can resume from it.
@@ -29,6 +31,10 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   /** The worker adopted a view; its epoch is what heartbeats report. */
   public record ViewAdopted(ClusterView view) implements Command {}
 
+  /** Start registering: the worker's HTTP server and link are listening (UP means serving). */
+  public enum Start implements Command { INSTANCE }
+
+  /** Fetch the view from the controller (a push hinted at a change, or a heartbeat showed a newer epoch). */
   public enum FetchView implements Command { INSTANCE }
 
   /** Stop heartbeating and tell the controller this worker leaves. */
@@ -74,7 +80,10 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private ClusterView lastView;
   private boolean registered;
   private boolean registering;
+  private boolean started;
   private boolean fetching;
+  /** A fetch was asked for while one was under way: fetch again when it ends, it may be newer. */
+  private boolean fetchAgain;
   private int inFlight;
   private Duration backoff;
   private Membership state = Membership.registering();
@@ -90,13 +99,13 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
     this.lastView = ClusterView.empty(settings.vnodes());
     this.backoff = settings.registerBackoffMin();
     timers.startTimerAtFixedRate(Tick.INSTANCE, settings.heartbeatInterval());
-    ctx.getSelf().tell(RegisterNow.INSTANCE);
   }
 
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(ViewAdopted.class, this::onViewAdopted)
+        .onMessageEquals(Start.INSTANCE, this::onStart)
         .onMessageEquals(FetchView.INSTANCE, this::onFetchView)
         .onMessageEquals(RegisterNow.INSTANCE, this::onRegisterNow)
         .onMessage(RegisterAnswered.class, this::onRegisterAnswered)
@@ -105,7 +114,7 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
         .onMessage(HeartbeatAnswered.class, this::onHeartbeatAnswered)
         .onMessage(HeartbeatFailed.class, this::onHeartbeatFailed)
         .onMessage(ViewFetched.class, this::onViewFetched)
-        .onMessage(FetchFailed.class, f -> { fetching = false; return this; })
+        .onMessage(FetchFailed.class, this::onFetchFailed)
         .onMessageEquals(Leave.INSTANCE, this::onLeave)
         .onMessage(LeftWith.class, this::onLeftWith)
         .build();
@@ -198,9 +207,21 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
     return this;
   }
 
+  private Behavior<Command> onStart() {
+    if (!started) {
+      started = true;
+      getContext().getSelf().tell(RegisterNow.INSTANCE);
+    }
+    return this;
+  }
+
   private Behavior<Command> onFetchView() {
-    if (fetching) return this;
+    if (fetching) {
+      fetchAgain = true;
+      return this;
+    }
     fetching = true;
+    fetchAgain = false;
     getContext().pipeToSelf(controller.fetchView(), (view, err) -> err == null ? new ViewFetched(view) : new FetchFailed(err));
     return this;
   }
@@ -208,7 +229,13 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private Behavior<Command> onViewFetched(ViewFetched v) {
     fetching = false;
     worker.tell(new Worker.ViewChanged(v.view()));
-    return this;
+    return fetchAgain ? onFetchView() : this;
+  }
+
+  private Behavior<Command> onFetchFailed(FetchFailed f) {
+    fetching = false;
+    getContext().getLog().debug("view fetch failed: {}", f.cause().toString());
+    return fetchAgain ? onFetchView() : this;
   }
 
   private void setState(Membership s) {

@@ -4,6 +4,7 @@ import io.ringkv.cluster.Member;
 import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
+import io.ringkv.storage.Version;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -22,8 +23,12 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * Coordinates one versioned write: offers it to every owner at once (the local store for this node,
  * {@code Peers.replicate} for the others) and answers as soon as the write quorum holds it, or as
  * soon as the quorum can no longer be reached, or at the deadline. An owner that holds a newer
- * version does not acknowledge. An owner that failed or had not answered by the deadline is handed
- * to {@link Hints}, which offers it the write again.
+ * version does not acknowledge; it says which version it holds. A write whose quorum is out of reach
+ * because owners hold newer versions is answered {@link WriteOutcome.Superseded} (a 503): it keeps
+ * the one version it was given where it entered the cluster (stamping it again would make a second
+ * version of one client write, and the history checker found exactly that when it was tried), and
+ * this node's clock observes the newer versions, so a retry through it is stamped above them. An owner that failed, or had not
+ * answered by the deadline, is handed to {@link Hints}, which offers it the write again.
  */
 public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
   public sealed interface Command {}
@@ -40,18 +45,22 @@ public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
         new QuorumWrite(ctx, timers, env, hints, entry, owners, replyTo)));
   }
 
+  private final WorkerEnv env;
   private final ActorRef<Hints.Command> hints;
-  private final Entry entry;
   private final ActorRef<WriteOutcome> replyTo;
   /** The owners that have not answered yet. */
   private final Map<String, Member> waiting = new LinkedHashMap<>();
-  private final Set<String> superseded = new LinkedHashSet<>();
+  /** The refusals: the newer versions some owners hold, and the owners whose clocks refused this version. */
+  private final Map<String, Version> newerHeld = new LinkedHashMap<>();
+  private final Set<String> tooFarAhead = new LinkedHashSet<>();
+  private final Entry entry;
   private QuorumCount count;
   private boolean answered;
 
   private QuorumWrite(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerEnv env,
       ActorRef<Hints.Command> hints, Entry entry, List<Member> owners, ActorRef<WriteOutcome> replyTo) {
     super(ctx);
+    this.env = env;
     this.hints = hints;
     this.entry = entry;
     this.replyTo = replyTo;
@@ -79,7 +88,11 @@ public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
     if (o.applied().holds()) {
       count = count.ack(o.node());
     } else {
-      superseded.add(o.node());
+      if (o.applied().held() != null) newerHeld.put(o.node(), o.applied().held());
+      else {
+        tooFarAhead.add(o.node());
+        env.clock().refusedByPeer();
+      }
       count = count.fail(o.node());
     }
     return next();
@@ -104,12 +117,26 @@ public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
     if (!answered && count.reached()) {
       answer(new WriteOutcome.Acked(acks(), entry.versioned().version()));
     } else if (!answered && count.impossible()) {
-      answer(superseded.isEmpty()
-          ? new WriteOutcome.NotReached(acks(), "write quorum not reached: " + tally())
-          : new WriteOutcome.Superseded(acks(), "owners " + String.join(", ", superseded)
-              + " already hold a newer version of this key: " + tally()));
+      answer(refused());
     }
     return waiting.isEmpty() ? Behaviors.stopped() : this;
+  }
+
+  /** Why the quorum is out of reach: owners that hold newer versions, clocks that refused ours, failures. */
+  private WriteOutcome refused() {
+    if (!tooFarAhead.isEmpty()) {
+      getContext().getLog().warn("owners {} refused {} at {}: further ahead of their clocks than MAX_CLOCK_SKEW; this node's"
+          + " clock may run ahead", tooFarAhead, entry.key(), entry.versioned().version());
+      return new WriteOutcome.NotReached(acks(), "owners " + String.join(", ", tooFarAhead) + " refused the write's version as"
+          + " further ahead of their clocks than MAX_CLOCK_SKEW (this node's clock may run ahead): " + tally());
+    }
+    if (!newerHeld.isEmpty()) {
+      // a retry through this node is stamped above what the owners hold
+      for (Version held : newerHeld.values()) if (env.clock().admits(held.timestamp())) env.clock().observe(held.timestamp());
+      return new WriteOutcome.Superseded(acks(), "owners " + String.join(", ", newerHeld.keySet())
+          + " already hold a newer version of this key: " + tally());
+    }
+    return new WriteOutcome.NotReached(acks(), "write quorum not reached: " + tally());
   }
 
   private void answer(WriteOutcome outcome) {

@@ -24,6 +24,13 @@ import java.util.Set;
  * this worker holds without being an old owner (a stray) goes to every new owner.
  */
 public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int keysToMove) {
+  /** The most key and value characters one batch carries (with 1 MiB values, 512 of them would be 512 MiB). */
+  static final long BATCH_BYTES = 4L << 20;
+
+  private static long bytes(Entry e) {
+    return e.key().length() + (e.versioned().isTombstone() ? 0 : e.versioned().value().length());
+  }
+
   /** Entries bound for one target. */
   public record Batch(Member target, List<Entry> entries) {}
 
@@ -47,8 +54,19 @@ public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int key
     List<Batch> batches = new ArrayList<>();
     perTarget.forEach((target, list) -> {
       Member m = to.member(target);
-      for (int i = 0; i < list.size(); i += batchSize)
-        batches.add(new Batch(m, List.copyOf(list.subList(i, Math.min(list.size(), i + batchSize)))));
+      int start = 0;
+      long bytes = 0;
+      for (int i = 0; i < list.size(); i++) {
+        long size = bytes(list.get(i));
+        // at most batchSize entries and BATCH_BYTES of keys and values (a larger entry goes alone)
+        if (i > start && (i - start == batchSize || bytes + size > BATCH_BYTES)) {
+          batches.add(new Batch(m, List.copyOf(list.subList(start, i))));
+          start = i;
+          bytes = 0;
+        }
+        bytes += size;
+      }
+      if (start < list.size()) batches.add(new Batch(m, List.copyOf(list.subList(start, list.size()))));
     });
     return new RebalancePlan(List.copyOf(batches), List.copyOf(handoffs), moving);
   }

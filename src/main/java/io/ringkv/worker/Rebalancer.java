@@ -1,6 +1,7 @@
 package io.ringkv.worker;
 
 import io.ringkv.cluster.ClusterView;
+import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
 import io.ringkv.util.Stages;
 import java.time.Duration;
@@ -160,8 +161,7 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
     var pair = batches
         .viaMat(KillSwitches.single(), Keep.right())
         .mapAsyncUnordered(env.settings().rebalanceParallelism(), batch ->
-            Stages.plain(Patterns.retry(() -> env.peers().push(batch.target(), batch.entries()), PUSH_ATTEMPTS,
-                    Duration.ofMillis(200), scheduler, ec))
+            Stages.plain(Patterns.retry(() -> pushed(batch), PUSH_ATTEMPTS, Duration.ofMillis(200), scheduler, ec))
                 .handle((ok, err) -> err == null ? "" : batch.target().id()))
         .toMat(Sink.<Set<String>, String>fold(new HashSet<>(), (failed, t) -> {
           if (!t.isEmpty()) failed.add(t);
@@ -173,6 +173,19 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
     getContext().pipeToSelf(Stages.plain(pair.second()),
         (failed, err) -> err == null ? new Pushed(thisRun, p.to(), plan, failed) : new RunFailed(thisRun, p.to(), err));
     return this;
+  }
+
+  /**
+   * A batch pushed; it fails unless the target holds every entry now (stored, already there, or a
+   * newer version there): a target whose clock refused an entry as too far ahead does not have it,
+   * so this worker must keep its copy.
+   */
+  private CompletionStage<List<Applied>> pushed(RebalancePlan.Batch batch) {
+    return env.peers().push(batch.target(), batch.entries()).thenApply(applied -> {
+      if (applied.stream().anyMatch(a -> a.outcome() == Applied.Outcome.TOO_FAR_AHEAD))
+        throw new IllegalStateException(batch.target().id() + " refused entries as too far ahead of its clock");
+      return applied;
+    });
   }
 
   private Behavior<Command> onPushed(Pushed p) {

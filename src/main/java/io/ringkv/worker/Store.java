@@ -83,7 +83,15 @@ public final class Store extends AbstractBehavior<Store.Command> {
   private Behavior<Command> onApply(Apply a) {
     List<Applied> outcomes = new java.util.ArrayList<>(a.entries().size());
     for (Entry e : a.entries()) {
-      clock.observe(e.versioned().version().timestamp());
+      long ts = e.versioned().version().timestamp();
+      if (!clock.admits(ts)) {
+        // a clock that runs ahead must not win, nor pull this node's clock along
+        getContext().getLog().warn("refused {} at version {}: more than MAX_CLOCK_SKEW ({} ms) ahead of this node's clock",
+            e.key(), e.versioned().version(), clock.skew().maxSkewMillis());
+        outcomes.add(Applied.TOO_FAR_AHEAD);
+        continue;
+      }
+      clock.observe(ts);
       outcomes.add(store.offer(e.key(), e.versioned()));
     }
     a.replyTo().tell(new Offered(List.copyOf(outcomes)));

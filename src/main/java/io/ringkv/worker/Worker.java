@@ -3,7 +3,7 @@ package io.ringkv.worker;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
 import io.ringkv.net.ControlPlane;
-import io.ringkv.net.Write;
+import io.ringkv.net.Forwarded;
 import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Version;
@@ -19,23 +19,29 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * Owns this worker's membership view and routes every client request: writes go to the key's
- * primary (or are coordinated here when this node is the primary, or the primary cannot be
- * reached), reads are coordinated here. Starts a rebalance on every new view.
+ * Owns this worker's membership view and routes every client request: a write is stamped here and
+ * goes to the key's primary (or is coordinated here when this node is the primary, or the primary
+ * does not take it), reads are coordinated here. Starts a rebalance on every new view.
  */
 public final class Worker extends AbstractBehavior<Worker.Command> {
   public sealed interface Command {}
 
-  /** A client write. {@code forwarded}: it came from another worker, so coordinate here, never forward again. */
-  public record Put(Write write, boolean forwarded, ActorRef<WriteOutcome> replyTo) implements Command {}
+  /** A client write entering the cluster here; {@code value == null} deletes. */
+  public record Put(String key, String value, ActorRef<WriteOutcome> replyTo) implements Command {}
+
+  /** A client write that another worker forwarded to this one as the key's primary. */
+  public record CoordinateForwarded(Forwarded write, ActorRef<WriteOutcome> replyTo) implements Command {}
 
   public record Get(String key, ActorRef<ReadOutcome> replyTo) implements Command {}
 
-  /** A view from the controller (pushed, or fetched by the membership link); older epochs are ignored. */
+  /** A view from the controller (a registration answer, or fetched by the membership link); older epochs are ignored. */
   public record ViewChanged(ClusterView view) implements Command {}
 
-  /** The controller hinted at a change without sending the view: fetch it. */
+  /** The controller hinted at a change (a push to {@code /node_down}): fetch the view from it. */
   public enum SyncView implements Command { INSTANCE }
+
+  /** The worker's HTTP server and link listen: it may register (UP means serving). */
+  public enum Serving implements Command { INSTANCE }
 
   public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
@@ -58,8 +64,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   private record WrappedFinished(Rebalancer.Finished finished) implements Command {}
 
-  /** The primary could not take a forwarded write: coordinate it here. */
-  private record CoordinateHere(Put put) implements Command {}
+  /** The primary did not take a forwarded write: coordinate the same versioned entry here. */
+  private record CoordinateHere(Entry entry, ActorRef<WriteOutcome> replyTo) implements Command {}
 
   private enum RetryRebalance implements Command { INSTANCE }
 
@@ -103,10 +109,12 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Put.class, this::onPut)
-        .onMessage(CoordinateHere.class, c -> coordinate(c.put()))
+        .onMessage(CoordinateForwarded.class, this::onCoordinateForwarded)
+        .onMessage(CoordinateHere.class, this::onCoordinateHere)
         .onMessage(Get.class, this::onGet)
         .onMessage(ViewChanged.class, this::onViewChanged)
         .onMessageEquals(SyncView.INSTANCE, this::onSyncView)
+        .onMessageEquals(Serving.INSTANCE, this::onServing)
         .onMessage(WrappedFinished.class, this::onRebalanceFinished)
         .onMessageEquals(RetryRebalance.INSTANCE, this::onRetryRebalance)
         .onMessage(MembershipChanged.class, this::onMembershipChanged)
@@ -116,33 +124,55 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .build();
   }
 
+  /**
+   * A client write enters the cluster here, and its version is fixed here, once. The key's primary
+   * coordinates it; when this node is not the primary, the write is forwarded with that version and a
+   * deadline. Should the primary be unreachable, be without a view, answer too late or hold a newer
+   * version, this node coordinates the same versioned entry itself.
+   */
   private Behavior<Command> onPut(Put put) {
-    List<Member> owners = view.owners(put.write().key(), n);
+    List<Member> owners = view.owners(put.key(), n);
     if (owners.isEmpty()) {
-      // a forwarder takes this as "primary unavailable" and coordinates the write itself (this node
-      // just restarted: the others saw it UP before it had its own view)
       put.replyTo().tell(new WriteOutcome.NoView(NO_VIEW));
       return this;
     }
+    Entry entry = new Entry(put.key(), new Versioned(put.value(), new Version(env.clock().now(), env.self())));
     Member primary = owners.get(0);
-    if (put.forwarded() || primary.id().equals(env.self())) return coordinate(put);
+    if (primary.id().equals(env.self())) return coordinate(entry, owners, put.replyTo());
     ActorRef<Command> self = getContext().getSelf();
-    env.peers().forward(primary, put.write()).whenComplete((outcome, err) -> {
-      // primary unreachable, or without a view: any node may coordinate
-      if (err != null || outcome instanceof WriteOutcome.NoView) self.tell(new CoordinateHere(put));
-      else put.replyTo().tell(outcome);
+    long deadline = env.clock().wallMillis() + env.settings().requestTimeout().toMillis();
+    env.peers().forward(primary, new Forwarded(entry, deadline)).whenComplete((outcome, err) -> {
+      if (err == null && (outcome instanceof WriteOutcome.Acked || outcome instanceof WriteOutcome.NotReached))
+        put.replyTo().tell(outcome);
+      else self.tell(new CoordinateHere(entry, put.replyTo()));
     });
     return this;
   }
 
-  private Behavior<Command> coordinate(Put put) {
-    List<Member> owners = view.owners(put.write().key(), n);
+  /** A write another worker forwarded to this one as its key's primary: at the version it came with. */
+  private Behavior<Command> onCoordinateForwarded(CoordinateForwarded c) {
+    Entry entry = c.write().entry();
+    List<Member> owners = view.owners(entry.key(), n);
     if (owners.isEmpty()) {
-      put.replyTo().tell(new WriteOutcome.NoView(NO_VIEW));
-      return this;
+      // this node just restarted: the others saw it UP before it had its own view
+      c.replyTo().tell(new WriteOutcome.NoView(NO_VIEW));
+    } else if (env.clock().wallMillis() > c.write().deadlineMillis()) {
+      c.replyTo().tell(new WriteOutcome.Expired("arrived after its deadline: the forwarder coordinates it itself"));
+    } else {
+      coordinate(entry, owners, c.replyTo());
     }
-    Versioned v = new Versioned(put.write().value(), new Version(env.clock().now(), env.self()));
-    getContext().spawnAnonymous(QuorumWrite.create(env, hints, new Entry(put.write().key(), v), owners, put.replyTo()));
+    return this;
+  }
+
+  private Behavior<Command> onCoordinateHere(CoordinateHere c) {
+    List<Member> owners = view.owners(c.entry().key(), n);
+    if (owners.isEmpty()) c.replyTo().tell(new WriteOutcome.NoView(NO_VIEW));
+    else coordinate(c.entry(), owners, c.replyTo());
+    return this;
+  }
+
+  private Behavior<Command> coordinate(Entry entry, List<Member> owners, ActorRef<WriteOutcome> replyTo) {
+    getContext().spawnAnonymous(QuorumWrite.create(env, hints, entry, owners, replyTo));
     return this;
   }
 
@@ -190,6 +220,11 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   private Behavior<Command> onRetryRebalance() {
     startRebalance();
+    return this;
+  }
+
+  private Behavior<Command> onServing() {
+    link.tell(MembershipLink.Start.INSTANCE);
     return this;
   }
 

@@ -1,11 +1,11 @@
 package io.ringkv.worker;
 
-import io.ringkv.cluster.ClusterView;
 import io.ringkv.net.PeerService;
-import io.ringkv.net.Write;
+import io.ringkv.net.Forwarded;
 import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
+import io.ringkv.storage.HybridClock;
 import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
 import io.ringkv.util.Stages;
@@ -31,7 +31,7 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
  */
 public final class WorkerApi implements PeerService {
   /** A worker's state for {@code GET /status}. */
-  public record StatusInfo(Worker.Status worker, int liveKeys, int storedEntries) {}
+  public record StatusInfo(Worker.Status worker, int liveKeys, int storedEntries, HybridClock.Skew clock) {}
 
   private final WorkerEnv env;
   private final ActorRef<Worker.Command> worker;
@@ -58,28 +58,25 @@ public final class WorkerApi implements PeerService {
     return limits;
   }
 
-  /** A client write (value null = delete), routed to the key's primary. */
+  /** A client write (value null = delete): its version is stamped here, and the key's primary coordinates it. */
   public CompletionStage<WriteOutcome> write(String key, String value) {
-    return put(checked(new Write(key, value)), false);
+    limits.key(key);
+    if (value != null) limits.value(value);
+    return AskPattern.ask(worker, r -> new Worker.Put(key, value, r), writeTimeout, system.scheduler());
   }
 
   @Override
-  public CompletionStage<List<WriteOutcome>> coordinate(List<Write> writes) {
-    for (Write w : writes) checked(w);
+  public CompletionStage<List<WriteOutcome>> coordinate(List<Forwarded> writes) {
+    for (Forwarded w : writes) {
+      limits.entry(w.entry());
+      if (!w.entry().versioned().isTombstone()) limits.value(w.entry().versioned().value());
+    }
     List<CompletableFuture<WriteOutcome>> outcomes = new ArrayList<>(writes.size());
-    for (Write w : writes) outcomes.add(Stages.plain(put(w, true)));
+    for (Forwarded w : writes)
+      outcomes.add(Stages.plain(AskPattern.<Worker.Command, WriteOutcome>ask(worker,
+          r -> new Worker.CoordinateForwarded(w, r), writeTimeout, system.scheduler())));
     return CompletableFuture.allOf(outcomes.toArray(new CompletableFuture[0]))
         .thenApply(v -> outcomes.stream().map(CompletableFuture::join).toList());
-  }
-
-  private Write checked(Write w) {
-    limits.key(w.key());
-    if (!w.isDelete()) limits.value(w.value());
-    return w;
-  }
-
-  private CompletionStage<WriteOutcome> put(Write w, boolean forwarded) {
-    return AskPattern.ask(worker, r -> new Worker.Put(w, forwarded, r), writeTimeout, system.scheduler());
   }
 
   /** A client read at the read quorum. */
@@ -137,12 +134,14 @@ public final class WorkerApi implements PeerService {
     return new Version(env.clock().now(), env.self());
   }
 
-  public void applyView(ClusterView view) {
-    worker.tell(new Worker.ViewChanged(view));
-  }
-
+  /** The controller announced a change: fetch the view from it (a view is never taken from the announcement). */
   public void syncView() {
     worker.tell(Worker.SyncView.INSTANCE);
+  }
+
+  /** The HTTP server and the link listen: register with the controller. */
+  public void startServing() {
+    worker.tell(Worker.Serving.INSTANCE);
   }
 
   /** Leaves the cluster (see {@link Worker.Leave}); bounded by LEAVE_TIMEOUT. */
@@ -159,6 +158,6 @@ public final class WorkerApi implements PeerService {
       var c = Stages.plain(AskPattern.<Store.Command, Store.Counts>ask(store, Store.Count::new, localTimeout, system.scheduler()));
       counts = counts.thenCombine(c, (acc, x) -> new int[] {acc[0] + x.live(), acc[1] + x.total()});
     }
-    return status.thenCombine(counts, (s, c) -> new StatusInfo(s, c[0], c[1]));
+    return status.thenCombine(counts, (s, c) -> new StatusInfo(s, c[0], c[1], env.clock().skew()));
   }
 }

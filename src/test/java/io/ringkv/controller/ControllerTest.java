@@ -66,9 +66,9 @@ class ControllerTest {
     }
 
     @Override
-    public CompletionStage<Long> pushView(Member to, ClusterView view) {
+    public CompletionStage<Void> pushView(Member to, ClusterView view) {
       pushes.add(Pushed.of(to.id(), view));
-      return CompletableFuture.completedFuture(view.epoch());
+      return CompletableFuture.completedFuture(null);
     }
 
 

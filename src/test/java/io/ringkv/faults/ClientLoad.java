@@ -64,6 +64,7 @@ final class ClientLoad implements AutoCloseable {
       String key = keys.get(rnd.nextInt(keys.size()));
       String via = ProcessCluster.WORKERS.get(rnd.nextInt(ProcessCluster.WORKERS.size()));
       int dice = rnd.nextInt(100);
+      // unique per operation (the client's name carries the schedule's tag): the checker maps each value to its write
       if (dice < 50) put(client, name, key, name + "-" + (++seq), via);
       else if (dice < 90) get(client, name, key, via);
       else delete(client, name, key, via);

@@ -10,7 +10,9 @@ import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.cluster.MembershipReply;
 import io.ringkv.net.NoPeers;
-import io.ringkv.net.Write;
+import io.ringkv.net.Forwarded;
+import io.ringkv.storage.Version;
+import io.ringkv.storage.Versioned;
 import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
@@ -52,7 +54,13 @@ class ForwardedWriteWithoutViewTest {
       started.ref().tell(Guardian.workerApi(ctx, s, peers, peers));
       return Behaviors.empty();
     }), id + "-" + System.nanoTime());
-    return started.receiveMessage(Duration.ofSeconds(5));
+    WorkerApi api = started.receiveMessage(Duration.ofSeconds(5));
+    api.startServing();
+    return api;
+  }
+
+  private static Forwarded forwarded(String key, long deadlineMillis) {
+    return new Forwarded(new Entry(key, new Versioned("v", new Version(1L << 40, "elsewhere"))), deadlineMillis);
   }
 
   private static <T> T await(CompletionStage<T> s) throws Exception {
@@ -67,7 +75,7 @@ class ForwardedWriteWithoutViewTest {
         return new CompletableFuture<>();   // the controller's answer has not arrived yet
       }
     });
-    WriteOutcome forwarded = await(w.coordinate(List.of(new Write("k", "v")))).get(0);
+    WriteOutcome forwarded = await(w.coordinate(List.of(forwarded("k", System.currentTimeMillis() + 60_000)))).get(0);
     assertTrue(forwarded instanceof WriteOutcome.NoView, forwarded.toString());
     WriteOutcome direct = await(w.write("k", "v"));
     assertTrue(direct instanceof WriteOutcome.NoView, direct.toString());
@@ -82,6 +90,7 @@ class ForwardedWriteWithoutViewTest {
     for (int i = 0; !view.owners(key, 3).get(0).id().equals("w2"); i++) key = "k" + i;
     AtomicInteger forwards = new AtomicInteger();
     AtomicInteger replicated = new AtomicInteger();
+    java.util.concurrent.atomic.AtomicReference<Forwarded> sent = new java.util.concurrent.atomic.AtomicReference<>();
     WorkerApi w1 = start("w1", new NoPeers() {
       @Override
       public CompletionStage<MembershipReply> register(Registration registration) {
@@ -94,8 +103,9 @@ class ForwardedWriteWithoutViewTest {
       }
 
       @Override
-      public CompletionStage<WriteOutcome> forward(Member to, Write write) {
+      public CompletionStage<WriteOutcome> forward(Member to, Forwarded write) {
         forwards.incrementAndGet();
+        sent.set(write);
         return CompletableFuture.completedFuture(new WriteOutcome.NoView("no UP workers in this node's view yet"));
       }
 
@@ -116,5 +126,38 @@ class ForwardedWriteWithoutViewTest {
     assertEquals(1, forwards.get(), "the write went to its primary first");
     assertEquals(List.of("w1", "w2"), r.ackedBy().stream().sorted().toList());
     assertTrue(replicated.get() >= 1, "w1 coordinated it, replicating to w2");
+    // one version per client write: fixed where it entered, carried to the primary, and the one the forwarder wrote
+    assertEquals(sent.get().entry().versioned().version(), ((WriteOutcome.Acked) r).version());
+    assertTrue(sent.get().deadlineMillis() > System.currentTimeMillis() - 10_000, "the forwarded write carries a deadline");
+  }
+
+  /** A forwarded write that arrives after its deadline is not started: its forwarder coordinates it itself by then. */
+  @Test
+  void aForwardedWriteAfterItsDeadlineIsNotStarted() throws Exception {
+    ClusterView view = ClusterView.empty(BASE.vnodes()).with(new Member("late", "late.test", 8001, Member.Status.UP, "i1"), 1);
+    WorkerApi w = start("late", new NoPeers() {
+      @Override
+      public CompletionStage<MembershipReply> register(Registration registration) {
+        return CompletableFuture.completedFuture(new MembershipReply.Accepted(view));
+      }
+
+      @Override
+      public CompletionStage<MembershipReply> heartbeat(Heartbeat heartbeat) {
+        return CompletableFuture.completedFuture(new MembershipReply.Alive(view.epoch()));
+      }
+    });
+    TestProbe<Object> probe = testKit.createTestProbe();
+    probe.awaitAssert(Duration.ofSeconds(5), () -> {
+      assertEquals(view.epoch(), w.status().toCompletableFuture().join().worker().view().epoch());
+      return null;
+    });
+    WriteOutcome expired = await(w.coordinate(List.of(forwarded("too-late", System.currentTimeMillis() - 1)))).get(0);
+    assertTrue(expired instanceof WriteOutcome.Expired, expired.toString());
+    assertTrue(await(w.local("too-late")).isEmpty(), "an expired forwarded write was applied");
+    WriteOutcome inTime = await(w.coordinate(List.of(forwarded("in-time", System.currentTimeMillis() + 60_000)))).get(0);
+    assertTrue(inTime instanceof WriteOutcome.NotReached, "one owner of a quorum of two: " + inTime);
+    assertEquals("v", await(w.local("in-time")).orElseThrow().value());
+    assertEquals(new Version(1L << 40, "elsewhere"), await(w.local("in-time")).orElseThrow().version(),
+        "the primary writes the version the forwarder fixed, not one of its own");
   }
 }

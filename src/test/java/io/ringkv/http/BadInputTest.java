@@ -9,7 +9,7 @@ import io.ringkv.cluster.TestCluster;
 import io.ringkv.cluster.TestCluster.Reply;
 import io.ringkv.net.Frames;
 import io.ringkv.net.LinkSocket;
-import io.ringkv.net.Write;
+import io.ringkv.net.Forwarded;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
@@ -248,6 +248,9 @@ class BadInputTest {
         "{\"epoch\":99,\"nodes\":{\"w\":{\"port\":1}}}",
         "{\"epoch\":99,\"nodes\":{\"w\":{\"host\":\"h\",\"port\":1,\"status\":\"MAYBE\"}}}"))
       cases.add(new Case("POST", "/node_down", body, 400, false));
+    StringBuilder huge = new StringBuilder("{\"epoch\":99,\"nodes\":{");
+    for (int i = 0; i <= 1024; i++) huge.append(i == 0 ? "" : ",").append("\"w").append(i).append("\":{\"host\":\"h\",\"port\":1}");
+    cases.add(new Case("POST", "/node_down", huge.append("}}").toString(), 400, false));   // over the members a view may hold
 
     // POST /register: missing, empty, non-string fields, ports out of range
     for (String body : List.of("{}", "{\"host\":\"h\",\"port\":1}", "{\"node_id\":\"ghost\",\"port\":1}",
@@ -314,9 +317,12 @@ class BadInputTest {
     Version v = new Version(1, "worker9");
     try (LinkSocket link = new LinkSocket(where.json().path("port").asInt(), "", "")) {
       List<Frames.Answer> bad = new ArrayList<>();
-      for (Write w : List.of(new Write("", "v"), new Write(longKey, "v"), new Write(unused, ""), new Write(unused, bigValue)))
-        bad.add(link.call(Frames.Kind.FORWARD, Frames.writes(List.of(w))));
-      bad.add(link.call(Frames.Kind.FORWARD, Frames.writes(List.of(new Write(unused, "v"), new Write(longKey, null)))));
+      long deadline = System.currentTimeMillis() + 60_000;
+      for (Entry e : List.of(new Entry("", new Versioned("v", v)), new Entry(longKey, new Versioned("v", v)),
+          new Entry(unused, new Versioned("", v)), new Entry(unused, new Versioned(bigValue, v))))
+        bad.add(link.call(Frames.Kind.FORWARD, Frames.forwards(List.of(new Forwarded(e, deadline)))));
+      bad.add(link.call(Frames.Kind.FORWARD, Frames.forwards(List.of(new Forwarded(new Entry(unused, new Versioned("v", v)), deadline),
+          new Forwarded(new Entry(longKey, Versioned.tombstone(v)), deadline)))));
       for (Entry e : List.of(new Entry("", new Versioned("v", v)), new Entry(longKey, new Versioned("v", v)),
           new Entry(unused, new Versioned(bigValue, v))))
         bad.add(link.call(Frames.Kind.REPLICATE, Frames.entries(List.of(new Entry(unused, new Versioned("v", v)), e))));

@@ -116,4 +116,19 @@ class BatcherTest {
     for (int i = 0; i < 100_000; i++) assertEquals(i, b.submit("p", i).toCompletableFuture().getNow(null));
     assertEquals(Collections.nCopies(100_001, 1), sizes);
   }
+
+  /** A peer that does not keep up cannot make the queue grow without bound: past the limit a submit fails at once. */
+  @Test
+  void aLaneHoldsABoundedNumberOfWaitingItems() {
+    Calls calls = new Calls();
+    Batcher<Integer, String> b = new Batcher<>(1, 100, 1000, i -> 1, calls::send);
+    b.submit("p", 0);   // under way, never answered
+    List<CompletionStage<String>> waiting = new java.util.ArrayList<>();
+    for (int i = 1; i <= Batcher.MAX_WAITING; i++) waiting.add(b.submit("p", i));
+    assertTrue(waiting.stream().noneMatch(w -> w.toCompletableFuture().isDone()), "a waiting item failed below the limit");
+    CompletionStage<String> over = b.submit("p", -1);
+    assertTrue(over.toCompletableFuture().isCompletedExceptionally(), "the item past the limit was queued");
+    b.submit("other", 7);
+    assertEquals(List.of(7), calls.batches.get(1), "another peer's lane is not affected");
+  }
 }

@@ -40,8 +40,10 @@ class FramesTest {
     for (Frames.Result r : Frames.Result.values())
       results[Frames.answer(0, r, ByteString.emptyByteString()).apply(4)] = 1;
     assertEquals(ByteString.fromArray(new byte[] {1, 1, 1, 1}), ByteString.fromArray(results), "results 0..3");
-    assertEquals(ByteString.fromArray(new byte[] {0, 0, 0, 3, 0, 1, 2}),
-        Frames.applied(List.of(Applied.STORED, Applied.ALREADY_HELD, Applied.SUPERSEDED)));
+    assertEquals(ByteString.fromArray(new byte[] {0, 0, 0, 3, 0, 1, 3}),
+        Frames.applied(List.of(Applied.STORED, Applied.ALREADY_HELD, Applied.TOO_FAR_AHEAD)));
+    assertEquals(ByteString.fromArray(new byte[] {0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 7, 0, 1, 'n'}),
+        Frames.applied(List.of(Applied.superseded(new Version(7, "n")))), "superseded, with the version held");
   }
 
   @Test
@@ -64,7 +66,8 @@ class FramesTest {
     assertEquals(entries, Frames.readEntries(Frames.entries(entries)));
     assertEquals(List.of(), Frames.readEntries(Frames.entries(List.of())));
 
-    List<Applied> applied = List.of(Applied.SUPERSEDED, Applied.STORED, Applied.ALREADY_HELD);
+    List<Applied> applied = List.of(Applied.superseded(new Version(9, "w3")), Applied.STORED, Applied.ALREADY_HELD,
+        Applied.TOO_FAR_AHEAD);
     assertEquals(applied, Frames.readApplied(Frames.applied(applied)));
 
     List<String> keys = List.of("a", "ключ", "");
@@ -74,14 +77,16 @@ class FramesTest {
         Optional.of(entries.get(1).versioned()));
     assertEquals(copies, Frames.readCopies(Frames.copies(copies)));
 
-    List<Write> writes = List.of(new Write("k", "v"), new Write("gone", null), new Write("k2", "☃"));
-    assertEquals(writes, Frames.readWrites(Frames.writes(writes)));
+    List<Forwarded> writes = List.of(new Forwarded(entries.get(0), Long.MAX_VALUE), new Forwarded(entries.get(1), 0),
+        new Forwarded(entries.get(2), -5));
+    assertEquals(writes, Frames.readForwards(Frames.forwards(writes)));
 
     List<WriteOutcome> outcomes = List.of(
         new WriteOutcome.Acked(List.of("w1", "w2"), new Version(42, "w1")),
         new WriteOutcome.Superseded(List.of("w1"), "w2 holds a newer version"),
         new WriteOutcome.NotReached(List.of(), "write quorum not reached before the deadline"),
-        new WriteOutcome.NoView("no view yet"));
+        new WriteOutcome.NoView("no view yet"),
+        new WriteOutcome.Expired("too late"));
     assertEquals(outcomes, Frames.readOutcomes(Frames.outcomes(outcomes)));
   }
 
@@ -90,7 +95,9 @@ class FramesTest {
     assertEveryCutIsBadInput(Frames.entries(List.of(new Entry("k", new Versioned("v", new Version(1, "n"))))), Frames::readEntries);
     assertEveryCutIsBadInput(Frames.keys(List.of("k1", "k2")), Frames::readKeys);
     assertEveryCutIsBadInput(Frames.copies(List.of(Optional.of(new Versioned("v", new Version(1, "n"))))), Frames::readCopies);
-    assertEveryCutIsBadInput(Frames.writes(List.of(new Write("k", "v"))), Frames::readWrites);
+    assertEveryCutIsBadInput(Frames.forwards(List.of(new Forwarded(new Entry("k", new Versioned("v", new Version(1, "n"))), 5))),
+        Frames::readForwards);
+    assertEveryCutIsBadInput(Frames.applied(List.of(Applied.superseded(new Version(1, "n")))), Frames::readApplied);
     assertEveryCutIsBadInput(Frames.outcomes(List.of(new WriteOutcome.Acked(List.of("w1"), new Version(1, "w1")))),
         Frames::readOutcomes);
 
@@ -104,8 +111,8 @@ class FramesTest {
     byte[] negativeLength = good.clone();
     negativeLength[4] = (byte) 0xff;
     assertThrows(Wire.BadInput.class, () -> Frames.readEntries(ByteString.fromArray(negativeLength)));
-    assertThrows(Wire.BadInput.class, () -> Frames.readApplied(ByteString.fromArray(new byte[] {0, 0, 0, 1, 3})));
-    assertThrows(Wire.BadInput.class, () -> Frames.readOutcomes(ByteString.fromArray(new byte[] {0, 0, 0, 1, 4, 0, 0})));
+    assertThrows(Wire.BadInput.class, () -> Frames.readApplied(ByteString.fromArray(new byte[] {0, 0, 0, 1, 4})));
+    assertThrows(Wire.BadInput.class, () -> Frames.readOutcomes(ByteString.fromArray(new byte[] {0, 0, 0, 1, 5, 0, 0})));
   }
 
   /** Every truncation of {@code good}, and {@code good} with a byte more, is refused as bad input. */

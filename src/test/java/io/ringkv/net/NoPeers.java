@@ -27,7 +27,7 @@ public abstract class NoPeers implements Peers, ControlPlane {
   }
 
   @Override
-  public CompletionStage<WriteOutcome> forward(Member to, Write write) {
+  public CompletionStage<WriteOutcome> forward(Member to, Forwarded write) {
     return unexpected("forward");
   }
 
@@ -52,7 +52,7 @@ public abstract class NoPeers implements Peers, ControlPlane {
   }
 
   @Override
-  public CompletionStage<Long> pushView(Member to, ClusterView view) {
+  public CompletionStage<Void> pushView(Member to, ClusterView view) {
     return unexpected("pushView");
   }
 }

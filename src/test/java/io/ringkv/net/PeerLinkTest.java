@@ -71,7 +71,7 @@ class PeerLinkTest {
     assertEquals(List.of(Applied.STORED, Applied.STORED),
         await(peers.replicate(w1, List.of(entry("link-b", "v2", 100), entry("link-c", "v3", 100)))));
     // the same version again, and an older one: the peer says what it did with each
-    assertEquals(List.of(Applied.ALREADY_HELD, Applied.SUPERSEDED),
+    assertEquals(List.of(Applied.ALREADY_HELD, Applied.superseded(new Version(100, "caller"))),
         await(peers.replicate(w1, List.of(entry("link-b", "v2", 100), entry("link-c", "older", 99)))));
     Optional<Versioned> a = await(peers.fetch(w1, "link-a"));
     assertEquals("v1", a.orElseThrow().value());
@@ -83,7 +83,7 @@ class PeerLinkTest {
 
     // a forwarded write is coordinated by the peer, which answers with its outcome: stored on the
     // one worker there is, short of the write quorum of two
-    WriteOutcome forwarded = await(peers.forward(w1, new Write("link-e", "v5")));
+    WriteOutcome forwarded = await(peers.forward(w1, new Forwarded(entry("link-e", "v5", 100), System.currentTimeMillis() + 60_000)));
     assertTrue(forwarded instanceof WriteOutcome.NotReached, forwarded.toString());
     assertEquals(List.of("worker1"), forwarded.ackedBy());
     assertEquals("v5", cluster.localValue("worker1", "link-e"));
@@ -114,7 +114,7 @@ class PeerLinkTest {
       Member peer = member("nolink", noLink.localAddress().getPort());
       assertThrows(Exception.class, () -> await(peers.fetch(peer, "k")));
       assertThrows(Exception.class, () -> await(peers.replicate(peer, List.of(entry("k", "v", 300)))));
-      assertThrows(Exception.class, () -> await(peers.forward(peer, new Write("k", "v"))));
+      assertThrows(Exception.class, () -> await(peers.forward(peer, new Forwarded(entry("k", "v", 300), Long.MAX_VALUE))));
       assertEquals(0, others.get(), "no call may fall back to plain HTTP");
       assertFalse(peers.hasOpenLink(peer.url()));
     } finally {

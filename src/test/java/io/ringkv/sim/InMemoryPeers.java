@@ -6,7 +6,7 @@ import io.ringkv.cluster.MembershipReply;
 import io.ringkv.controller.ControllerApi;
 import io.ringkv.net.ControlPlane;
 import io.ringkv.net.Peers;
-import io.ringkv.net.Write;
+import io.ringkv.net.Forwarded;
 import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
@@ -290,7 +290,7 @@ public final class InMemoryPeers {
     }
 
     @Override
-    public CompletionStage<WriteOutcome> forward(Member to, Write write) {
+    public CompletionStage<WriteOutcome> forward(Member to, Forwarded write) {
       return send(new Call(Kind.FORWARD, self, to.id()),
           () -> worker(to.id()).coordinate(List.of(write)).thenApply(outcomes -> outcomes.get(0)));
     }
@@ -321,10 +321,10 @@ public final class InMemoryPeers {
     }
 
     @Override
-    public CompletionStage<Long> pushView(Member to, ClusterView view) {
+    public CompletionStage<Void> pushView(Member to, ClusterView view) {
       return send(new Call(Kind.PUSH_VIEW, self, to.id()), () -> {
-        worker(to.id()).applyView(view);
-        return CompletableFuture.completedFuture(view.epoch());
+        worker(to.id()).syncView();   // a hint: the worker fetches the view from the controller
+        return CompletableFuture.completedFuture(null);
       });
     }
   }

@@ -14,7 +14,7 @@ import io.ringkv.check.Report;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
 import io.ringkv.net.Peers;
-import io.ringkv.net.Write;
+import io.ringkv.net.Forwarded;
 import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Applied;
 import io.ringkv.worker.Outcomes;
@@ -112,7 +112,7 @@ class PlantedBugTest {
       assertEquals(0, c.peers.heldCount());
       for (String node : List.of("worker1", "worker2", "worker3", "worker4"))
         SimChecks.sample(c, node, keys, samples);
-      return HistoryChecker.check(history, samples, SimChecks.finalState(c), 3);
+      return HistoryChecker.check(history, samples, SimChecks.finalState(c), SimChecks.QUORUM);
     }
   }
 
@@ -138,7 +138,7 @@ class PlantedBugTest {
     }
 
     @Override
-    public CompletionStage<WriteOutcome> forward(Member to, Write write) {
+    public CompletionStage<WriteOutcome> forward(Member to, Forwarded write) {
       return delegate.forward(to, write);
     }
   }

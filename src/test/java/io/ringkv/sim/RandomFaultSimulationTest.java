@@ -242,7 +242,7 @@ class RandomFaultSimulationTest {
       SimChecks.settle(c);
       int repaired = SimChecks.awaitThreeCopies(c, keys);
       for (WorkerApi w : c.live()) SimChecks.sample(c, w.nodeId(), keys, samples);
-      Report report = HistoryChecker.check(history, List.copyOf(samples), SimChecks.finalState(c), SimChecks.N);
+      Report report = HistoryChecker.check(history, List.copyOf(samples), SimChecks.finalState(c), SimChecks.QUORUM);
       return new Outcome(report, repaired);
     }
   }

@@ -9,6 +9,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.ringkv.check.FinalState;
 import io.ringkv.check.Observation;
+import io.ringkv.check.Quorum;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.storage.Versioned;
 import io.ringkv.util.Stages;
@@ -40,6 +41,9 @@ final class SimChecks {
       ringkv.replication.request-timeout = 500ms
       ringkv.replication.peer-timeout = 300ms
       """);
+
+  /** N, and the write and read quorums the simulated workers run with (application.conf, as SimCluster loads it). */
+  static final Quorum QUORUM = quorum(ConfigFactory.load());
 
   /** Steps until every worker is UP in the controller's view, on that view, and done rebalancing. */
   static void settle(SimCluster c) {
@@ -98,9 +102,52 @@ final class SimChecks {
     return repaired.size();
   }
 
-  /** Quorum reads through each worker, tombstones included; all keys of one worker at once. */
+  private static Quorum quorum(Config defaults) {
+    Config cfg = SETTINGS.withFallback(defaults);
+    return new Quorum(N, cfg.getInt("ringkv.replication.write-quorum"), cfg.getInt("ringkv.replication.read-quorum"));
+  }
+
+  /**
+   * The settled cluster for the checker: owners by the controller's view, each owner's own copy
+   * ({@link WorkerApi#local}: no quorum, no repair, tombstones included), and quorum reads through
+   * each worker; the keys of one worker at once.
+   */
   static FinalState finalState(SimCluster c) {
     return new FinalState() {
+      @Override
+      public List<String> owners(String key) {
+        return c.controllerView().ownerIds(key, N);
+      }
+
+      @Override
+      public Map<String, List<String>> ownersAll(Collection<String> keys) {
+        ClusterView view = c.controllerView();
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        for (String key : keys) out.put(key, view.ownerIds(key, N));
+        return out;
+      }
+
+      @Override
+      public Optional<Versioned> copy(String worker, String key) {
+        return await(running(worker).local(key));
+      }
+
+      @Override
+      public Map<String, Optional<Versioned>> copyAll(String worker, Collection<String> keys) {
+        WorkerApi w = running(worker);
+        Map<String, CompletableFuture<Optional<Versioned>>> copies = new LinkedHashMap<>();
+        for (String key : keys) copies.put(key, Stages.plain(w.local(key)));
+        Map<String, Optional<Versioned>> out = new LinkedHashMap<>();
+        copies.forEach((key, v) -> out.put(key, await(v)));
+        return out;
+      }
+
+      private WorkerApi running(String worker) {
+        WorkerApi w = c.worker(worker);
+        if (w == null) throw new AssertionError("owner " + worker + " is not running: the cluster did not settle");
+        return w;
+      }
+
       @Override
       public Optional<Versioned> read(String viaNode, String key) {
         return newest(key, await(c.worker(viaNode).read(key)));

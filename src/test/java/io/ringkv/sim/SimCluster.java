@@ -155,6 +155,7 @@ final class SimCluster implements AutoCloseable {
     }), prefix + "-" + id);
     WorkerApi api = started.receiveMessage(WAIT);
     peers.addWorker(api);
+    api.startServing();   // no servers to bind in a simulation: it may register at once
     nodes.put(id, node);
     workers.put(id, api);
     incarnations.merge(id, 1, Integer::sum);

@@ -1,6 +1,7 @@
 package io.ringkv.storage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.atomic.AtomicLong;
@@ -73,5 +74,32 @@ class HybridClockTest {
     long wallNow = System.currentTimeMillis();
     long millis = HybridClock.physicalMillis(HybridClock.system().now());
     assertTrue(Math.abs(millis - wallNow) < 60_000, "millis " + millis + " vs " + wallNow);
+  }
+
+  @Test
+  void aTimestampFurtherAheadThanTheMaxSkewIsNotAdmittedAndIsCounted() {
+    AtomicLong wall = new AtomicLong(T0);
+    HybridClock clock = new HybridClock(wall::get, 500);
+    assertTrue(clock.admits(HybridClock.fromMillis(T0 + 500)));
+    assertTrue(clock.admits(HybridClock.fromMillis(T0 - 60_000)));
+    assertEquals(0, clock.skew().refused());
+    assertFalse(clock.admits(HybridClock.fromMillis(T0 + 501)));
+    assertFalse(clock.admits(9_223_372_036_854_000_000L), "the far future a forged replica carried");
+    assertFalse(clock.admits(-1), "a negative timestamp reads as the far future");
+    assertEquals(3, clock.skew().refused());
+    assertTrue(clock.skew().maxAheadMillis() > 1_000_000, "the farthest refusal is kept: " + clock.skew());
+    assertTrue(clock.skew().off());
+    wall.set(T0 + 10_000);
+    assertTrue(clock.admits(HybridClock.fromMillis(T0 + 501)), "once the wall clock caught up");
+  }
+
+  @Test
+  void theArithmeticSaturates() {
+    assertEquals(0, HybridClock.fromMillis(-5));
+    assertEquals(Long.MAX_VALUE >>> 16, HybridClock.physicalMillis(HybridClock.fromMillis(Long.MAX_VALUE)));
+    HybridClock clock = new HybridClock(() -> T0);
+    clock.observe(Long.MAX_VALUE);
+    assertEquals(Long.MAX_VALUE, clock.now(), "no overflow into negative timestamps");
+    assertEquals(Long.MAX_VALUE, clock.now());
   }
 }

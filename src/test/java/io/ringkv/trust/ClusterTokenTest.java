@@ -12,7 +12,6 @@ import io.ringkv.cluster.TestCluster.Reply;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.net.Frames;
 import io.ringkv.net.Wire;
-import io.ringkv.net.Wire;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.net.Socket;
@@ -225,6 +224,10 @@ class ClusterTokenTest {
         assertClosed(s);
       }
     }
+    try (Socket s = linkSocket(port)) {   // a first frame announced at 64 MiB: closed before anything is buffered
+      new DataOutputStream(s.getOutputStream()).writeInt(64 * 1024 * 1024);
+      assertClosed(s);
+    }
     try (Socket s = linkSocket(port)) {   // not the link at all: its first 4 bytes read as a length far over the limit
       s.getOutputStream().write("GET /peer HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       assertClosed(s);
@@ -299,20 +302,85 @@ class ClusterTokenTest {
     assertEquals(epoch, controllerEpoch());
   }
 
+  /**
+   * Even with the token, a {@code /node_down} body is only a hint: the worker fetches the view from its
+   * controller. A forged view that names a stranger was adopted before, and the worker pushed its
+   * keys to the stranger and dropped them.
+   */
   @Test
-  void noHeaderMakesAWorkerCoordinateAnotherPrimarysWrite() {
+  void aNodeDownIsOnlyAHintEvenWithTheToken() throws Exception {
+    String key = unique("hinted");
+    assertEquals(200, cluster.putKv("worker1", key, "v").status());
+    for (String w : cluster.workers()) cluster.awaitLocal(SETTLE, w, key, "v");
+    long epoch = controllerEpoch();
+    try (java.net.ServerSocket stranger = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      stranger.setSoTimeout(1);
+      String view = "{\"epoch\":" + (epoch + 5000) + ",\"nodes\":{\"evil\":{\"host\":\"127.0.0.1\",\"port\":"
+          + stranger.getLocalPort() + ",\"status\":\"UP\"}}}";
+      for (String w : cluster.workers()) {
+        Reply r = cluster.send("POST", cluster.url(w) + "/node_down", view, withToken());
+        assertEquals(200, r.status(), r.toString());
+      }
+      TestCluster.assertDuring(Duration.ofSeconds(1), () -> {
+        for (String w : cluster.workers()) {
+          JsonNode s = cluster.status(w);
+          assertEquals(epoch, s.path("epoch").asLong(), w + " adopted the body's view: " + s);
+          assertEquals("v", cluster.localValue(w, key), w + " dropped its copy");
+        }
+        try {
+          stranger.accept().close();
+          throw new AssertionError("a worker called the address the body named");
+        } catch (java.net.SocketTimeoutException none) {
+          // nobody called
+        } catch (java.io.IOException e) {
+          throw new AssertionError(e);
+        }
+      });
+    }
+    assertEquals(epoch, controllerEpoch());
+  }
+
+  /**
+   * A replica far in the future (with the token, so as a confused or compromised peer would send it)
+   * is refused, and a later client write is the one every read returns. Before, the forged version
+   * won: the PUT was acknowledged and never read back.
+   */
+  @Test
+  void aFarFutureVersionIsRefusedAndTheNextWriteIsRead() {
+    String key = unique("future");
+    Reply forged = cluster.send("POST", cluster.url("worker2") + "/replicate",
+        "{\"key\":\"" + key + "\",\"value\":\"from-the-future\",\"version\":\"9223372036854000000@evil\"}", withToken());
+    assertEquals(200, forged.status(), forged.toString());
+    assertEquals(0, forged.json().path("applied").asInt(), forged.toString());
+    assertTrue(cluster.status("worker2").path("clock").path("refused_ahead").asLong() >= 1, "the refusal is not in /status");
+    Reply put = cluster.putKv("worker1", key, "real");
+    assertEquals(200, put.status(), put.toString());
+    for (String w : cluster.workers()) {
+      Reply read = cluster.getKv(w, key);
+      assertEquals("real", read.json().path("value").asText(), w + ": " + read);
+    }
+  }
+
+  @Test
+  void noHeaderChangesWhereAWriteIsCoordinated() {
     String key = unique("forwarded");
     List<String> owners = cluster.mapping(key);
     String primary = owners.get(0);
     String other = owners.get(1);
     String body = TestCluster.kvBody(key, "v");
-    // writes reach their primary over the link only: the old forwarded header means nothing, with
-    // or without the cluster token, and the primary stamps every version
+    // writes reach their primary over the link only: the old forwarded header means nothing, with or
+    // without the cluster token; the version is stamped where the write entered, the primary's copy
+    // carries it
     for (Map<String, String> headers : List.of(Map.<String, String>of(), Map.of("X-Ringkv-Forwarded", "evil"),
         Map.of("X-Ringkv-Forwarded", primary, Wire.TOKEN_HEADER, TOKEN))) {
       Reply r = cluster.send("PUT", cluster.url(other) + "/kv", body, headers);
       assertEquals(200, r.status(), r.toString());
-      assertTrue(r.json().path("version").asText().endsWith("@" + primary), "not coordinated by the primary: " + r);
+      String version = r.json().path("version").asText();
+      assertTrue(version.endsWith("@" + other), "not stamped where it entered: " + r);
+      TestCluster.awaitAssert(SETTLE, () -> {
+        Reply raw = cluster.send("GET", cluster.url(primary) + "/replicate?key=" + TestCluster.enc(key), null, withToken());
+        assertEquals(version, raw.json().path("version").asText(), "the primary holds another version: " + raw);
+      });
     }
   }
 

@@ -62,7 +62,7 @@ class HeartbeatsUnderStarvationTest {
     TestProbe<Worker.Command> worker = testKit.createTestProbe();
     ControlPlaneClient controlPlane = new ControlPlaneClient(NodeSettings.from(config));
     testKit.spawn(MembershipLink.create(NodeSettings.from(config), controlPlane, worker.getRef()), "membership",
-        MembershipLink.dispatcher(config));
+        MembershipLink.dispatcher(config)).tell(MembershipLink.Start.INSTANCE);
     awaitAtLeast(heartbeats, 3, 10_000);   // registered and heartbeating
 
     // the default dispatcher's one thread, busy for 3 s (as a rebalance of a million keys kept it)

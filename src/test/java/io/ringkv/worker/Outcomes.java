@@ -25,6 +25,7 @@ public final class Outcomes {
     if (o instanceof WriteOutcome.Superseded s) return s.detail();
     if (o instanceof WriteOutcome.NotReached n) return n.detail();
     if (o instanceof WriteOutcome.NoView n) return n.detail();
+    if (o instanceof WriteOutcome.Expired x) return x.detail();
     return "acknowledged at " + version(o);
   }
 

@@ -44,12 +44,18 @@ class QuorumWriteTest {
   static final Duration DEADLINE = settings.requestTimeout();
   static final List<Member> OWNERS = List.of(member("w1"), member("w2"), member("w3"));
 
-  enum Mode { ANSWER, HOLDS_NEWER, FAIL, SILENT }
+  enum Mode { ANSWER, HOLDS_NEWER, CLOCK_BEHIND, FAIL, SILENT }
+
+  /** A version a replica holds, newer than the one it is offered (by a few logical ticks: well within MAX_CLOCK_SKEW). */
+  static Version above(Entry offered) {
+    return new Version(offered.versioned().version().timestamp() + 1000, "w9");
+  }
 
   /** The other replicas: each answers, fails or never answers a replicate, as the test set it up. */
   static final class ReplicaStub extends NoPeers {
     final Map<String, Mode> modes;
     final Map<String, List<Entry>> received = new ConcurrentHashMap<>();
+    final Map<String, List<Entry>> offers = new ConcurrentHashMap<>();
 
     ReplicaStub(Map<String, Mode> modes) {
       this.modes = modes;
@@ -58,11 +64,14 @@ class QuorumWriteTest {
     @Override
     public CompletionStage<List<Applied>> replicate(Member to, List<Entry> entries) {
       received.put(to.id(), entries);
+      offers.computeIfAbsent(to.id(), k -> new java.util.concurrent.CopyOnWriteArrayList<>()).addAll(entries);
       switch (modes.get(to.id())) {
         case ANSWER:
           return CompletableFuture.completedFuture(Collections.nCopies(entries.size(), Applied.STORED));
         case HOLDS_NEWER:
-          return CompletableFuture.completedFuture(Collections.nCopies(entries.size(), Applied.SUPERSEDED));
+          return CompletableFuture.completedFuture(List.of(Applied.superseded(above(entries.get(0)))));
+        case CLOCK_BEHIND:
+          return CompletableFuture.completedFuture(Collections.nCopies(entries.size(), Applied.TOO_FAR_AHEAD));
         case FAIL:
           return CompletableFuture.failedFuture(new IllegalStateException(to.id() + " failed"));
         default:
@@ -148,6 +157,32 @@ class QuorumWriteTest {
     assertTrue(List.of("w1").containsAll(r.ackedBy()), r.ackedBy().toString());
     assertTrue(r.detail().contains("newer"), r.detail());
     hints.expectNoMessage(Duration.ofMillis(100));   // an owner that holds a newer version needs no hint
+  }
+
+  /**
+   * Owners hold newer versions: the write keeps its one version (no second one is stamped, offered or
+   * hinted), is answered 503, and this node's clock now stamps above what the owners hold.
+   */
+  @Test
+  void aSupersededWriteKeepsItsOneVersionAndARetryIsStampedAbove() {
+    ReplicaStub peers = new ReplicaStub(Map.of("w2", Mode.HOLDS_NEWER, "w3", Mode.HOLDS_NEWER));
+    Entry entry = entry("k9", "v9");
+    start(peers, entry);
+
+    WriteOutcome.Superseded r = (WriteOutcome.Superseded) replies.receiveMessage();
+    assertTrue(r.detail().contains("newer"), r.detail());
+    assertEquals(List.of(entry), peers.offers.get("w2"), "offered once, at the one version the write has");
+    assertTrue(clock.current() >= above(entry).timestamp(), "a retry through this node is stamped above the owners' version");
+  }
+
+  @Test
+  void aVersionFurtherAheadThanTheReplicasClocksAllowIsRefusedAndSaidSo() {
+    long before = clock.skew().refusedByPeers();
+    start(new ReplicaStub(Map.of("w2", Mode.CLOCK_BEHIND, "w3", Mode.CLOCK_BEHIND)), entry("k8", "v8"));
+
+    WriteOutcome.NotReached r = (WriteOutcome.NotReached) replies.receiveMessage();
+    assertTrue(r.detail().contains("MAX_CLOCK_SKEW") && r.detail().contains("w2"), r.detail());
+    assertEquals(before + 2, clock.skew().refusedByPeers(), "the refusals show in /status");
   }
 
   @Test

@@ -305,4 +305,20 @@ class RebalancePlanTest {
     assertEquals(List.of(), p.batches());
     assertEquals(List.of(), p.handoffs(), "with nobody to hand to, nothing is dropped");
   }
+
+  /** Batches are bounded in bytes too: with 1 MiB values, 512 keys a batch would be 512 MiB in one frame. */
+  @Test
+  void batchesOfLargeValuesAreBoundedInBytes() {
+    String big = "v".repeat(1 << 20);
+    List<Entry> entries = new java.util.ArrayList<>();
+    for (int i = 0; i < 60; i++) entries.add(new Entry("big-" + i, new Versioned(big, new Version(1, "worker1"))));
+    ClusterView from = fourUp();
+    ClusterView to = from.with(from.member("worker4").withStatus(Status.DOWN), 5);
+    RebalancePlan p = RebalancePlan.compute("worker1", from, to, N, holdings(from, entries).get("worker1"), 512);
+    assertTrue(p.keysToMove() > 8, "too few keys move to see batches split: " + p.keysToMove());
+    for (RebalancePlan.Batch b : p.batches()) {
+      long bytes = b.entries().stream().mapToLong(e -> e.key().length() + e.versioned().value().length()).sum();
+      assertTrue(b.entries().size() == 1 || bytes <= RebalancePlan.BATCH_BYTES, b.entries().size() + " entries, " + bytes + " bytes");
+    }
+  }
 }
