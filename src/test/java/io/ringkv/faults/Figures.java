@@ -31,16 +31,20 @@ final class Figures {
       each key, steady load before, during and after the fault (%s, a random worker per op, no retries, 3 s \
       client timeout). *failed*: answered with an error status, or no answer within 3 s; it \
       includes the requests sent to the faulted worker while it was dead, stopped or cut off. *errors via healthy \
-      workers*: the failed ops sent to any other worker. *acked writes lost*: acknowledged PUTs not readable \
-      (that value or a newer version) from every worker at the end, plus acknowledged DELETEs undone. *versions \
+      workers*: the failed ops sent to any other worker. *acked writes lost*: judged by real time, not by the \
+      system's versions: an acknowledged PUT or DELETE that a read made after everything settled may not return, \
+      through any worker or from any read quorum of the key's owners' own copies (read without repair), although \
+      no write followed it in real time. *versions \
       backwards*: a node's copy of a key going to an older version within one process incarnation (sampled \
       every 200 ms for 6 keys, and for every key at the end). *time to DOWN*: from kill/SIGSTOP/link down until \
       the controller's /nodes showed DOWN (polled every 50 ms). *time until 3 copies*: until the controller showed \
       the expected workers UP, each done rebalancing at its epoch, and every key on at least 3 of them (polled; \
       one poll takes a few hundred ms under load). *false DOWNs*: DOWNs no fault called for (a jump of the \
       epoch counts). *client errors, controller restart*: failed ops among those sent from the controller's kill \
-      until 1 s after all workers were UP again at the restarted controller. *stale reads*: GETs answered with a \
-      version older than a write acknowledged before the GET was sent. *keys short of 3 newest copies*: keys \
+      until 1 s after all workers were UP again at the restarted controller. *stale reads*: GETs that returned a \
+      write (or "not found") that an acknowledged write had replaced in real time before the GET was sent; a \
+      failure when R + W > N. The checker also fails a run on a value read at another version than its write \
+      was acknowledged with, and on a value no client wrote. *keys short of 3 newest copies*: keys \
       whose newest acknowledged version is on fewer than 3 workers once the load stopped and the cluster settled.
       """;
 
