@@ -2,11 +2,25 @@ package io.ringkv.cluster;
 
 /** The controller's answer to a worker's registration, heartbeat or leave. */
 public sealed interface MembershipReply {
-  /** Registered, or left: the view the worker is to adopt. */
-  record Accepted(ClusterView view) implements MembershipReply {}
+  /** The controller's wall clock is not known (an answer that does not carry it). */
+  long NO_CLOCK = -1;
 
-  /** A heartbeat was taken; the controller is at {@code epoch}. */
-  record Alive(long epoch) implements MembershipReply {}
+  /**
+   * Registered, or left: the view the worker is to adopt, and the controller's wall clock when it
+   * answered ({@link #NO_CLOCK} when not known), against which a worker checks its own.
+   */
+  record Accepted(ClusterView view, long controllerMillis) implements MembershipReply {
+    public Accepted(ClusterView view) {
+      this(view, NO_CLOCK);
+    }
+  }
+
+  /** A heartbeat was taken; the controller is at {@code epoch}, its wall clock at {@code controllerMillis}. */
+  record Alive(long epoch, long controllerMillis) implements MembershipReply {
+    public Alive(long epoch) {
+      this(epoch, NO_CLOCK);
+    }
+  }
 
   /** The controller does not know this node (it restarted since): register again. */
   record UnknownNode(String detail) implements MembershipReply {}

@@ -41,7 +41,8 @@ public record NodeSettings(
     String apiToken,
     Duration maxClockSkew,
     Duration clockOffset,
-    int linkMaxConnections) {
+    int linkMaxConnections,
+    boolean checkClockAgainstController) {
 
   /** The placeholders the repository's deployment files carried: a node refuses to start with one. */
   static final Set<String> SHIPPED_TOKENS = Set.of("CHANGE-ME-ringkv-demo-token", "ringkv-compose-dev-token");
@@ -107,7 +108,8 @@ public record NodeSettings(
         c.getString("api-token"),
         c.getDuration("max-clock-skew"),
         c.getDuration("testing.clock-offset"),
-        c.getInt("link.max-connections"));
+        c.getInt("link.max-connections"),
+        c.getBoolean("testing.check-clock-against-controller"));
   }
 
   /** The ports of the embedded local cluster: controller first, then the workers. */
@@ -123,7 +125,7 @@ public record NodeSettings(
         requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin, registerBackoffMax,
         vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch, rebalanceParallelism,
         rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken, maxClockSkew, clockOffset,
-        linkMaxConnections);
+        linkMaxConnections, checkClockAgainstController);
   }
 
   public NodeSettings withNodeId(String id) {
@@ -131,7 +133,7 @@ public record NodeSettings(
         readQuorum, requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin,
         registerBackoffMax, vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch,
         rebalanceParallelism, rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken, maxClockSkew,
-        clockOffset, linkMaxConnections);
+        clockOffset, linkMaxConnections, checkClockAgainstController);
   }
 
   /** Every setting, the secrets masked ("" when unset, "***" when set): safe to log. */

@@ -119,7 +119,7 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
       getContext().getLog().info("{} restarted at {}:{} (a new process, without its data)", reg.nodeId(), reg.host(), reg.port());
       change(next);
     }
-    r.replyTo().tell(new MembershipReply.Accepted(view));
+    r.replyTo().tell(new MembershipReply.Accepted(view, clock.millis()));
     return this;
   }
 
@@ -147,7 +147,7 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
       view = new ClusterView(hb.epoch() + 1, view.members(), settings.vnodes());
       pushToAll();
     }
-    h.replyTo().tell(new MembershipReply.Alive(view.epoch()));
+    h.replyTo().tell(new MembershipReply.Alive(view.epoch(), clock.millis()));
     return this;
   }
 

@@ -62,6 +62,7 @@ public final class ControllerRoutes extends JsonRoutes {
       out.put("node_id", id);
       out.put("epoch", view.epoch());
       out.set("view", Wire.view(view));
+      out.put("now_ms", ((MembershipReply.Accepted) r).controllerMillis());
       return json(200, out);
     }));
   }
@@ -76,6 +77,7 @@ public final class ControllerRoutes extends JsonRoutes {
       ObjectNode out = Wire.NODES.objectNode();
       out.put("status", "ok");
       out.put("epoch", alive.epoch());
+      out.put("now_ms", alive.controllerMillis());
       return json(200, out);
     });
   }

@@ -12,6 +12,7 @@ import io.ringkv.storage.HybridClock;
 import io.ringkv.storage.Versioned;
 import io.ringkv.worker.Limits;
 import io.ringkv.worker.ReadOutcome;
+import io.ringkv.worker.Worker;
 import io.ringkv.worker.WorkerApi;
 import java.util.ArrayList;
 import java.util.List;
@@ -217,8 +218,11 @@ public final class WorkerRoutes extends JsonRoutes {
       clock.put("refused_ahead", skew.refused());
       clock.put("max_ahead_ms", skew.maxAheadMillis());
       clock.put("refused_by_peers", skew.refusedByPeers());
-      if (skew.off()) clock.put("warning", "this node's clock and its peers' are apart by more than MAX_CLOCK_SKEW:"
-          + " writes across them are refused until the clocks agree (check NTP)");
+      Worker.ClockChecked checked = s.worker().clock();
+      if (checked != null) clock.put("offset_from_controller_ms", checked.offsetMillis());
+      if (skew.off() || checked != null && checked.off())
+        clock.put("warning", "this node's clock and its peers' are apart by more than MAX_CLOCK_SKEW: writes across"
+            + " them are refused until the clocks agree (check NTP)");
       return json(200, o);
     });
   }

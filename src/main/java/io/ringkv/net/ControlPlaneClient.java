@@ -64,7 +64,8 @@ public final class ControlPlaneClient implements ControlPlane {
     if (a.status() == 404) return new MembershipReply.UnknownNode(a.detail());
     if (a.status() == 409) return new MembershipReply.Conflict(a.detail());
     JsonNode body = a.ok(controller + path);
-    return withView ? new MembershipReply.Accepted(Wire.readView(body.get("view"), vnodes))
-        : new MembershipReply.Alive(body.path("epoch").asLong());
+    long now = body.path("now_ms").asLong(MembershipReply.NO_CLOCK);
+    return withView ? new MembershipReply.Accepted(Wire.readView(body.get("view"), vnodes), now)
+        : new MembershipReply.Alive(body.path("epoch").asLong(), now);
   }
 }

@@ -7,6 +7,7 @@ import io.ringkv.cluster.MembershipReply;
 import io.ringkv.net.ControlPlane;
 import java.time.Duration;
 import java.util.UUID;
+import java.util.function.LongSupplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -47,11 +48,11 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
 
   private enum RegisterNow implements Command { INSTANCE }
 
-  private record RegisterAnswered(MembershipReply reply) implements Command {}
+  private record RegisterAnswered(MembershipReply reply, long sentMillis) implements Command {}
 
   private record RegisterFailed(Throwable cause) implements Command {}
 
-  private record HeartbeatAnswered(MembershipReply reply) implements Command {}
+  private record HeartbeatAnswered(MembershipReply reply, long sentMillis) implements Command {}
 
   private record HeartbeatFailed(Throwable cause) implements Command {}
 
@@ -59,8 +60,11 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
 
   private record FetchFailed(Throwable cause) implements Command {}
 
-  public static Behavior<Command> create(NodeSettings settings, ControlPlane controller, ActorRef<Worker.Command> worker) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new MembershipLink(ctx, timers, settings, controller, worker)));
+  /** {@code wallMillis}: this node's wall clock, which it checks against the controller's. */
+  public static Behavior<Command> create(NodeSettings settings, ControlPlane controller, LongSupplier wallMillis,
+      ActorRef<Worker.Command> worker) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new MembershipLink(ctx, timers, settings, controller, wallMillis, worker)));
   }
 
   /** The link's own thread (application.conf), apart from the dispatcher that carries the data. */
@@ -75,6 +79,9 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private final TimerScheduler<Command> timers;
   private final NodeSettings settings;
   private final ControlPlane controller;
+  private final LongSupplier wallMillis;
+  /** Whether the last clock reading found this node's clock off the controller's; null before any reading. */
+  private Boolean clockOff;
   private final ActorRef<Worker.Command> worker;
   private final String instance = UUID.randomUUID().toString();
   private ClusterView lastView;
@@ -90,11 +97,12 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private boolean leaving;
 
   private MembershipLink(ActorContext<Command> ctx, TimerScheduler<Command> timers, NodeSettings settings,
-      ControlPlane controller, ActorRef<Worker.Command> worker) {
+      ControlPlane controller, LongSupplier wallMillis, ActorRef<Worker.Command> worker) {
     super(ctx);
     this.timers = timers;
     this.settings = settings;
     this.controller = controller;
+    this.wallMillis = wallMillis;
     this.worker = worker;
     this.lastView = ClusterView.empty(settings.vnodes());
     this.backoff = settings.registerBackoffMin();
@@ -142,14 +150,16 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
     if (registering || leaving) return this;
     registering = true;
     var reg = new ControlPlane.Registration(settings.nodeId(), settings.advertiseHost(), settings.advertisePort(), instance, lastView);
+    long sent = wallMillis.getAsLong();
     getContext().pipeToSelf(controller.register(reg),
-        (reply, err) -> err == null ? new RegisterAnswered(reply) : new RegisterFailed(err));
+        (reply, err) -> err == null ? new RegisterAnswered(reply, sent) : new RegisterFailed(err));
     return this;
   }
 
   private Behavior<Command> onRegisterAnswered(RegisterAnswered r) {
     registering = false;
     if (r.reply() instanceof MembershipReply.Accepted a) {
+      checkClock(a.controllerMillis(), r.sentMillis());
       registered = true;
       backoff = settings.registerBackoffMin();
       if (!state.isRegistered())
@@ -182,14 +192,16 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
     if (!registered || leaving || inFlight >= MAX_HEARTBEATS_IN_FLIGHT) return this;
     inFlight++;
     var hb = new ControlPlane.Heartbeat(settings.nodeId(), instance, lastView.epoch());
+    long sent = wallMillis.getAsLong();
     getContext().pipeToSelf(controller.heartbeat(hb),
-        (reply, err) -> err == null ? new HeartbeatAnswered(reply) : new HeartbeatFailed(err));
+        (reply, err) -> err == null ? new HeartbeatAnswered(reply, sent) : new HeartbeatFailed(err));
     return this;
   }
 
   private Behavior<Command> onHeartbeatAnswered(HeartbeatAnswered a) {
     inFlight--;
     if (a.reply() instanceof MembershipReply.Alive alive) {
+      checkClock(alive.controllerMillis(), a.sentMillis());
       setState(Membership.registered());
       if (alive.epoch() > lastView.epoch()) onFetchView();
       return this;
@@ -236,6 +248,26 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
     fetching = false;
     getContext().getLog().debug("view fetch failed: {}", f.cause().toString());
     return fetchAgain ? onFetchView() : this;
+  }
+
+  /**
+   * Compares this node's wall clock with the controller's, read at the middle of the call, and tells
+   * the worker when it moves further apart than MAX_CLOCK_SKEW, or back: a node whose clock is off
+   * stamps no writes (its versions would beat later writes, or be refused by every replica).
+   */
+  private void checkClock(long controllerMillis, long sentMillis) {
+    if (controllerMillis == MembershipReply.NO_CLOCK || !settings.checkClockAgainstController()) return;
+    long received = wallMillis.getAsLong();
+    long offset = (sentMillis + received) / 2 - controllerMillis;
+    // the call's own time bounds how well the offset is known
+    boolean off = Math.abs(offset) - (received - sentMillis) / 2 > settings.maxClockSkew().toMillis();
+    if (clockOff == null || off != clockOff) {
+      clockOff = off;
+      if (off) getContext().getLog().error("{}'s clock is {} ms off the controller's, more than MAX_CLOCK_SKEW ({}): it"
+          + " stamps no writes until the clocks agree (check NTP)", settings.nodeId(), offset, settings.maxClockSkew());
+      else getContext().getLog().info("{}'s clock is within MAX_CLOCK_SKEW of the controller's ({} ms)", settings.nodeId(), offset);
+      worker.tell(new Worker.ClockChecked(offset, off));
+    }
   }
 
   private void setState(Membership s) {

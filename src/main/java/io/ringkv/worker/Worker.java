@@ -46,7 +46,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
   public record Status(String nodeId, ClusterView view, boolean rebalancing, long keysMoved, long keysHandedOff,
-      int rebalances, Membership membership, boolean leaving) {}
+      int rebalances, Membership membership, boolean leaving, ClockChecked clock) {}
 
   /**
    * Leave the cluster on purpose (shutdown): the controller marks this node DOWN at once, and the
@@ -58,6 +58,9 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   /** From the membership link: the controller could not be told. */
   public enum LeaveFailed implements Command { INSTANCE }
+
+  /** From the membership link: this node's clock against the controller's, when it moves out of or back into MAX_CLOCK_SKEW. */
+  public record ClockChecked(long offsetMillis, boolean off) implements Command {}
 
   /** From the membership link: where registration stands, for /status. */
   public record MembershipChanged(Membership membership) implements Command {}
@@ -89,6 +92,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   private long keysHandedOff;
   private int rebalances;
   private Membership membership = Membership.registering();
+  /** The last clock check against the controller's (null before one). */
+  private ClockChecked clock;
   private ActorRef<Left> leaving;
 
   private Worker(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerEnv env, ControlPlane controlPlane) {
@@ -101,7 +106,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     ActorRef<Rebalancer.Finished> finished = ctx.messageAdapter(Rebalancer.Finished.class, WrappedFinished::new);
     this.rebalancer = ctx.spawn(Rebalancer.create(env, finished), "rebalancer");
     this.hints = ctx.spawn(Hints.create(env), "hints");
-    this.link = ctx.spawn(MembershipLink.create(env.settings(), controlPlane, ctx.getSelf()), "membership",
+    this.link = ctx.spawn(MembershipLink.create(env.settings(), controlPlane, env.clock()::wallMillis, ctx.getSelf()), "membership",
         MembershipLink.dispatcher(ctx.getSystem().settings().config()));
   }
 
@@ -118,6 +123,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .onMessage(WrappedFinished.class, this::onRebalanceFinished)
         .onMessageEquals(RetryRebalance.INSTANCE, this::onRetryRebalance)
         .onMessage(MembershipChanged.class, this::onMembershipChanged)
+        .onMessage(ClockChecked.class, c -> { clock = c; return this; })
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(Leave.class, this::onLeave)
         .onMessageEquals(LeaveFailed.INSTANCE, this::onLeaveFailed)
@@ -134,6 +140,11 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     List<Member> owners = view.owners(put.key(), n);
     if (owners.isEmpty()) {
       put.replyTo().tell(new WriteOutcome.NoView(NO_VIEW));
+      return this;
+    }
+    if (clock != null && clock.off()) {
+      put.replyTo().tell(new WriteOutcome.NotReached(List.of(), "this node's clock is " + clock.offsetMillis()
+          + " ms off the controller's, more than MAX_CLOCK_SKEW: it stamps no writes until the clocks agree"));
       return this;
     }
     Entry entry = new Entry(put.key(), new Versioned(put.value(), new Version(env.clock().now(), env.self())));
@@ -240,7 +251,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   private Behavior<Command> onGetStatus(GetStatus g) {
     g.replyTo().tell(new Status(env.self(), view, rebalancing, keysMoved, keysHandedOff, rebalances, membership,
-        leaving != null));
+        leaving != null, clock));
     return this;
   }
 

@@ -55,7 +55,10 @@ class FaultSuiteIT {
     }
   }
 
-  enum Schedule { KILL_WORKER, KILL_CONTROLLER, SHORT_PAUSE, LONG_PAUSE, PARTITION, DELAY }
+  enum Schedule { KILL_WORKER, KILL_CONTROLLER, SHORT_PAUSE, LONG_PAUSE, PARTITION, DELAY, CLOCK_AHEAD, HOSTILE }
+
+  /** How far ahead the CLOCK_AHEAD schedule runs a worker's clock (MAX_CLOCK_SKEW is 500 ms). */
+  static final String CLOCK_AHEAD_BY = "3s";
 
   static final Scale SCALE = Scale.named(System.getProperty("ringkv.faults.scale", "ci"));
   /** {@code -Dringkv.faults.only=PARTITION -Dringkv.faults.rounds=10}: loop one schedule (to chase a rare failure). */
@@ -295,6 +298,8 @@ class FaultSuiteIT {
         case LONG_PAUSE: return longPause("worker1", mon, keys);
         case PARTITION: return partition("worker3", mon, keys);
         case DELAY: return delay(PROXIED, mon, keys);
+        case CLOCK_AHEAD: return clockAhead("worker1", mon, keys);
+        case HOSTILE: return hostile(mon);
         default: throw new IllegalArgumentException(sch.toString());
       }
     }
@@ -434,6 +439,135 @@ class FaultSuiteIT {
           + (proxies.stream().mapToLong(p -> p.delayedChunks.get()).sum() - chunks0) + " chunks delayed");
       return new Outcome("delay 200-400 ms each way to " + w + " for " + SCALE.delayFor().toSeconds() + " s", w, "–",
           Figures.secs(tCopies - tOff) + " after the delay ended", downs + " DOWNs", 0, 0, List.of());
+    }
+
+    /**
+     * A worker restarted with its clock {@link #CLOCK_AHEAD_BY} fast, under load, then restarted with
+     * its clock right. The others must refuse its versions, it must stamp no writes, and the refusals
+     * must show in /status; no acknowledged write may be lost or hidden.
+     */
+    private Outcome clockAhead(String w, MembershipMonitor mon, List<String> keys) {
+      event("kill -9 " + w + ", restart with its clock " + CLOCK_AHEAD_BY + " fast");
+      long t0 = System.nanoTime();
+      c.kill9(w);
+      awaitSeen(mon, w, "DOWN", t0, Duration.ofSeconds(15));
+      c.startNode(w, Map.of("RINGKV_TEST_CLOCK_OFFSET", CLOCK_AHEAD_BY));
+      awaitAnswers(w);
+      long tUp = awaitSeen(mon, w, "UP", t0, SETTLE);
+      loadFor(SCALE.hold());
+      JsonNode fast = c.status(w);
+      List<String> failures = new ArrayList<>();
+      String seen = fast == null ? "no /status" : fast.path("clock").toString();
+      if (fast == null || !fast.path("clock").has("warning"))
+        failures.add("clock ahead: " + w + "'s /status does not say its clock is off: " + seen);
+      event("kill -9 " + w + ", restart with its clock right");
+      long t1 = System.nanoTime();
+      c.kill9(w);
+      awaitSeen(mon, w, "DOWN", t1, Duration.ofSeconds(15));
+      c.startNode(w);
+      awaitAnswers(w);
+      long tBack = awaitSeen(mon, w, "UP", t1, SETTLE);
+      long tCopies = awaitCopies(keys, 4, SETTLE);
+      notes.add(w + " with its clock " + CLOCK_AHEAD_BY + " fast: its /status clock " + seen);
+      return new Outcome("clock of " + w + " " + CLOCK_AHEAD_BY + " fast for " + SCALE.hold().toSeconds() + " s", w, "–",
+          Figures.secs(tCopies - tBack) + " after it was UP again with its clock right (UP with the fast clock "
+              + Figures.secs(tUp - t0) + " after the kill)", "–", 0, 0, List.of(), failures);
+    }
+
+    /**
+     * Forged membership and replica calls, with and without the token, giant frames before the link's
+     * hello and hundreds of idle link connections, all under load: nothing may be accepted without
+     * the token, no view or epoch may move, nothing forged may be stored, and the load goes on.
+     */
+    private Outcome hostile(MembershipMonitor mon) {
+      event("hostile client");
+      long t0 = System.nanoTime();
+      long epoch = c.nodes().epoch();
+      Http stranger = new Http(null);
+      List<String> failures = new ArrayList<>();
+      int sent = 0;
+      int refused = 0;
+      String forgedKey = "hostile-" + System.nanoTime();
+      String view = "{\"epoch\":" + (epoch + 5000) + ",\"nodes\":{\"evil\":{\"host\":\"127.0.0.1\",\"port\":9,\"status\":\"UP\"}}}";
+      String future = "{\"key\":\"" + forgedKey + "\",\"value\":\"from-the-future\",\"version\":\"9223372036854000000@evil\"}";
+      for (String w : ProcessCluster.WORKERS) {
+        for (String[] call : List.of(new String[] {"/node_down", view}, new String[] {"/replicate", future},
+            new String[] {"/node_down", "{\"node_id\":\"" + w + "\"}"})) {
+          sent++;
+          Http.Resp r = stranger.post(c.url(w) + call[0], call[1], Duration.ofSeconds(3));
+          if (r.status() == 401) refused++;
+          else failures.add("hostile: " + call[0] + " without the token on " + w + " answered " + r.status());
+        }
+        Http.Resp hint = c.http.post(c.url(w) + "/node_down", view, Duration.ofSeconds(3));   // with the token: a hint only
+        if (hint.status() != 200) failures.add("hostile: a /node_down with the token on " + w + " answered " + hint.status());
+        Http.Resp ahead = c.http.post(c.url(w) + "/replicate", future, Duration.ofSeconds(3));
+        if (ahead.status() != 200 || ahead.body().path("applied").asInt(-1) != 0)
+          failures.add("hostile: a far-future replica with the token on " + w + " was not refused: " + ahead.status() + " " + ahead.body());
+      }
+      sent++;
+      Http.Resp register = stranger.post(c.url(ProcessCluster.CONTROLLER) + "/register",
+          "{\"node_id\":\"evil\",\"host\":\"127.0.0.1\",\"port\":9}", Duration.ofSeconds(3));
+      if (register.status() == 401) refused++;
+      else failures.add("hostile: /register without the token answered " + register.status());
+      // the link of worker2: a giant first frame, then more idle connections than it takes
+      String w = "worker2";
+      int port = c.http.get(c.url(w) + "/peer/link", Duration.ofSeconds(3)).body().path("port").asInt();
+      java.net.InetSocketAddress link = c.address(w, port);
+      int closedAtOnce = 0;
+      try (java.net.Socket giant = new java.net.Socket()) {
+        giant.connect(link, 3000);
+        giant.setSoTimeout(3000);
+        new java.io.DataOutputStream(giant.getOutputStream()).writeInt(64 * 1024 * 1024);
+        sent++;
+        if (closed(giant)) refused++;
+        else failures.add("hostile: a 64 MiB first frame did not close the link connection");
+      } catch (IOException e) {
+        failures.add("hostile: the link of " + w + " did not take a connection: " + e);
+      }
+      List<java.net.Socket> idle = new ArrayList<>();
+      try {
+        for (int i = 0; i < 300; i++) {
+          java.net.Socket s = new java.net.Socket();
+          s.connect(link, 3000);
+          s.setSoTimeout(200);
+          idle.add(s);
+        }
+        for (java.net.Socket s : idle) if (closed(s)) closedAtOnce++;
+      } catch (IOException e) {
+        failures.add("hostile: opening idle link connections failed: " + e);
+      } finally {
+        for (java.net.Socket s : idle) {
+          try {
+            s.close();
+          } catch (IOException ignored) {
+            // closing anyway
+          }
+        }
+      }
+      if (closedAtOnce < 300 - 256) failures.add("hostile: only " + closedAtOnce + " of 300 idle link connections were closed at once");
+      loadFor(SCALE.hold());
+      long after = c.nodes().epoch();
+      if (after != epoch) failures.add("hostile: the epoch moved from " + epoch + " to " + after);
+      for (String x : ProcessCluster.WORKERS) {
+        Http.Resp raw = c.http.get(c.url(x) + "/replicate?key=" + Http.enc(forgedKey), Duration.ofSeconds(3));
+        if (raw.body().has("version")) failures.add("hostile: " + x + " stored the forged replica: " + raw.body());
+      }
+      notes.add("hostile client: " + refused + " of " + sent + " forged requests refused; " + closedAtOnce
+          + " of 300 idle link connections to " + w + " closed at once (LINK_MAX_CONNECTIONS 256)");
+      return new Outcome("hostile client: forged calls, giant frames, 300 idle link connections", "none", "–",
+          Figures.secs(System.nanoTime() - t0) + " of hostile traffic", mon.downs(t0, System.nanoTime()) + " DOWNs", 0, 0,
+          List.of(), failures);
+    }
+
+    /** Whether the server closed the connection (EOF or reset) before the socket's read timeout. */
+    private static boolean closed(java.net.Socket s) {
+      try {
+        return s.getInputStream().read() == -1;
+      } catch (java.net.SocketTimeoutException open) {
+        return false;
+      } catch (IOException reset) {
+        return true;
+      }
     }
 
     // --- helpers ----------------------------------------------------------------------------------

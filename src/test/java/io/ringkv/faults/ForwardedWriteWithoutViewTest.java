@@ -160,4 +160,45 @@ class ForwardedWriteWithoutViewTest {
     assertEquals(new Version(1L << 40, "elsewhere"), await(w.local("in-time")).orElseThrow().version(),
         "the primary writes the version the forwarder fixed, not one of its own");
   }
+
+  /**
+   * A worker whose wall clock is further from the controller's than MAX_CLOCK_SKEW stamps no writes:
+   * its versions would beat later writes on its own copy, and every other replica would refuse them.
+   * It says so in its answer and in /status; once the clocks agree again, it takes writes.
+   */
+  @Test
+  void aWorkerWhoseClockIsOffTheControllersStampsNoWrites() throws Exception {
+    ClusterView view = ClusterView.empty(BASE.vnodes()).with(new Member("skewed", "skewed.test", 8001, Member.Status.UP, "i1"), 1);
+    java.util.concurrent.atomic.AtomicLong controllerAhead = new java.util.concurrent.atomic.AtomicLong(3_000);
+    WorkerApi w = start("skewed", new NoPeers() {
+      @Override
+      public CompletionStage<MembershipReply> register(Registration registration) {
+        return CompletableFuture.completedFuture(new MembershipReply.Accepted(view, System.currentTimeMillis() + controllerAhead.get()));
+      }
+
+      @Override
+      public CompletionStage<MembershipReply> heartbeat(Heartbeat heartbeat) {
+        return CompletableFuture.completedFuture(new MembershipReply.Alive(view.epoch(), System.currentTimeMillis() + controllerAhead.get()));
+      }
+    });
+    TestProbe<Object> probe = testKit.createTestProbe();
+    probe.awaitAssert(Duration.ofSeconds(5), () -> {
+      assertEquals(view.epoch(), w.status().toCompletableFuture().join().worker().view().epoch());
+      return null;
+    });
+    WriteOutcome refused = await(w.write("k", "v"));
+    assertTrue(refused instanceof WriteOutcome.NotReached n && n.detail().contains("clock"), refused.toString());
+    assertTrue(await(w.local("k")).isEmpty(), "a write was stamped by a clock that is off");
+    var clock = await(w.status()).worker().clock();
+    assertTrue(clock.off() && clock.offsetMillis() < -2_000, clock.toString());
+
+    controllerAhead.set(0);   // NTP fixed it: the next heartbeat finds the clocks together
+    probe.awaitAssert(Duration.ofSeconds(5), () -> {
+      assertTrue(!w.status().toCompletableFuture().join().worker().clock().off());
+      return null;
+    });
+    WriteOutcome taken = await(w.write("k", "v"));
+    assertTrue(taken instanceof WriteOutcome.NotReached n && !n.detail().contains("clock"), "one owner of a quorum of two: " + taken);
+    assertEquals("v", await(w.local("k")).orElseThrow().value());
+  }
 }

@@ -46,6 +46,12 @@ final class Http {
         .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes(body))));
   }
 
+  Resp post(String url, String json, Duration timeout) {
+    return send(HttpRequest.newBuilder(URI.create(url)).timeout(timeout)
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(json)));
+  }
+
   Resp delete(String url, Duration timeout) {
     return send(HttpRequest.newBuilder(URI.create(url)).timeout(timeout).DELETE());
   }

@@ -116,6 +116,11 @@ final class ProcessCluster implements AutoCloseable {
   }
 
   /** The address the test JVM calls a node at (its own, not the proxy's). */
+  /** The host and port the node listens on, as the harness reaches it (for raw sockets). */
+  java.net.InetSocketAddress address(String node, int port) {
+    return new java.net.InetSocketAddress(net.hostOf(node), port);
+  }
+
   String url(String node) {
     return "http://" + net.hostOf(node) + ":" + net.portOf(node);
   }
@@ -135,6 +140,11 @@ final class ProcessCluster implements AutoCloseable {
   // --- processes -------------------------------------------------------------------------------
 
   synchronized void startNode(String node) {
+    startNode(node, Map.of());
+  }
+
+  /** Starts {@code node} with {@code moreEnv} on top of its usual environment (e.g. a clock offset). */
+  synchronized void startNode(String node, Map<String, String> moreEnv) {
     Process old = procs.get(node);
     if (old != null && old.isAlive()) throw new IllegalStateException(node + " is still running");
     int inc = incarnations.merge(node, 1, Integer::sum);
@@ -172,6 +182,7 @@ final class ProcessCluster implements AutoCloseable {
       env.put("CONTROLLER_ADDR", url(CONTROLLER));
       env.putAll(extraEnv);
     }
+    env.putAll(moreEnv);
     try {
       String header = "== " + java.time.LocalTime.now() + " start: " + String.join(" ", pb.command())
           + "\n== env " + env.entrySet().stream().filter(e -> !e.getKey().equals("CLUSTER_TOKEN")).toList() + "\n";

@@ -61,7 +61,7 @@ class HeartbeatsUnderStarvationTest {
     testKit = ActorTestKit.create("starved", config);
     TestProbe<Worker.Command> worker = testKit.createTestProbe();
     ControlPlaneClient controlPlane = new ControlPlaneClient(NodeSettings.from(config));
-    testKit.spawn(MembershipLink.create(NodeSettings.from(config), controlPlane, worker.getRef()), "membership",
+    testKit.spawn(MembershipLink.create(NodeSettings.from(config), controlPlane, System::currentTimeMillis, worker.getRef()), "membership",
         MembershipLink.dispatcher(config)).tell(MembershipLink.Start.INSTANCE);
     awaitAtLeast(heartbeats, 3, 10_000);   // registered and heartbeating
 
