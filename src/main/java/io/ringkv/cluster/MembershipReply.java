@@ -15,10 +15,14 @@ public sealed interface MembershipReply {
     }
   }
 
-  /** A heartbeat was taken; the controller is at {@code epoch}, its wall clock at {@code controllerMillis}. */
-  record Alive(long epoch, long controllerMillis) implements MembershipReply {
+  /**
+   * A heartbeat was taken; the controller is at {@code epoch}, its wall clock at {@code controllerMillis}.
+   * {@code settledEverywhere}: the oldest epoch that every UP worker has settled (its rebalance to it
+   * done): a worker that joined at an epoch up to it has received its data.
+   */
+  record Alive(long epoch, long controllerMillis, long settledEverywhere) implements MembershipReply {
     public Alive(long epoch) {
-      this(epoch, NO_CLOCK);
+      this(epoch, NO_CLOCK, Long.MAX_VALUE);
     }
   }
 

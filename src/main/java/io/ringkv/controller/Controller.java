@@ -62,6 +62,8 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
   private final ControlPlane workers;
   private final Clock clock;
   private final Map<String, Double> lastSeen = new HashMap<>();
+  /** The newest epoch each worker reported settled (its rebalance to it done). */
+  private final Map<String, Long> settled = new HashMap<>();
   private final StallGuard stalls;
   private ClusterView view;
   /** Until one heartbeat timeout after start: the views and epochs workers report may be taken over. */
@@ -147,7 +149,8 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
       view = new ClusterView(hb.epoch() + 1, view.members(), settings.vnodes());
       pushToAll();
     }
-    h.replyTo().tell(new MembershipReply.Alive(view.epoch(), clock.millis()));
+    settled.put(hb.nodeId(), Math.min(hb.settled(), view.epoch()));
+    h.replyTo().tell(new MembershipReply.Alive(view.epoch(), clock.millis(), settledEverywhere()));
     return this;
   }
 
@@ -197,6 +200,13 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
     view = new ClusterView(reported.epoch(), merged, settings.vnodes());
     getContext().getLog().info("resumed membership from a worker's view at epoch {}: {}", view.epoch(), view.members().keySet());
     for (Member m : view.members().values()) if (m.isUp()) armSuspicion(m.id());
+  }
+
+  /** The oldest epoch that every UP worker has settled: the data of every join up to it has arrived. */
+  private long settledEverywhere() {
+    long min = Long.MAX_VALUE;
+    for (Member m : view.members().values()) if (m.isUp()) min = Math.min(min, settled.getOrDefault(m.id(), 0L));
+    return min == Long.MAX_VALUE ? 0 : min;
   }
 
   /**

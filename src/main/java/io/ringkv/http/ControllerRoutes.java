@@ -72,12 +72,14 @@ public final class ControllerRoutes extends JsonRoutes {
     String id = Wire.requiredString(o, "node_id");
     String instance = Wire.optionalString(o, "instance", null);
     long epoch = Wire.optionalLong(o, "epoch", 0);
-    return onSuccess(api.heartbeat(new ControlPlane.Heartbeat(id, instance, epoch)), r -> {
+    long settled = Wire.optionalLong(o, "settled", 0);
+    return onSuccess(api.heartbeat(new ControlPlane.Heartbeat(id, instance, epoch, settled)), r -> {
       if (!(r instanceof MembershipReply.Alive alive)) return refused(r);
       ObjectNode out = Wire.NODES.objectNode();
       out.put("status", "ok");
       out.put("epoch", alive.epoch());
       out.put("now_ms", alive.controllerMillis());
+      out.put("settled_everywhere", alive.settledEverywhere());
       return json(200, out);
     });
   }

@@ -207,6 +207,7 @@ public final class WorkerRoutes extends JsonRoutes {
       o.put("keys_moved", s.worker().keysMoved());
       o.put("keys_handed_off", s.worker().keysHandedOff());
       o.put("membership", s.worker().membership().describe());
+      o.put("joining", s.worker().joining());
       ArrayNode up = o.putArray("up_nodes");
       s.worker().view().ring().nodes().forEach(up::add);
       o.put("replication_factor", settings.replicationFactor());

@@ -35,5 +35,10 @@ public interface ControlPlane {
   /** What a worker tells the controller when it (re)registers: its address and last known view. */
   record Registration(String nodeId, String host, int port, String instance, ClusterView lastView) {}
 
-  record Heartbeat(String nodeId, String instance, long epoch) {}
+  /** {@code settled}: the newest epoch whose data this worker has fully brought in line (its rebalance done). */
+  record Heartbeat(String nodeId, String instance, long epoch, long settled) {
+    public Heartbeat(String nodeId, String instance, long epoch) {
+      this(nodeId, instance, epoch, 0);
+    }
+  }
 }

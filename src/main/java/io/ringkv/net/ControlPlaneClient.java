@@ -37,7 +37,8 @@ public final class ControlPlaneClient implements ControlPlane {
 
   @Override
   public CompletionStage<MembershipReply> heartbeat(Heartbeat hb) {
-    return http.post(controller + "/heartbeat", node(hb.nodeId(), hb.instance()).put("epoch", hb.epoch()), timeout).thenApply(a -> reply(a, "/heartbeat", false));
+    return http.post(controller + "/heartbeat", node(hb.nodeId(), hb.instance()).put("epoch", hb.epoch())
+        .put("settled", hb.settled()), timeout).thenApply(a -> reply(a, "/heartbeat", false));
   }
 
   @Override
@@ -66,6 +67,6 @@ public final class ControlPlaneClient implements ControlPlane {
     JsonNode body = a.ok(controller + path);
     long now = body.path("now_ms").asLong(MembershipReply.NO_CLOCK);
     return withView ? new MembershipReply.Accepted(Wire.readView(body.get("view"), vnodes), now)
-        : new MembershipReply.Alive(body.path("epoch").asLong(), now);
+        : new MembershipReply.Alive(body.path("epoch").asLong(), now, body.path("settled_everywhere").asLong(0));
   }
 }

@@ -52,7 +52,10 @@ public final class PeerLinks implements Peers {
     this.mat = Materializer.matFromSystem(system);
     this.http = new JsonHttpClient(settings.clusterToken(), settings.apiToken());
     this.peerTimeout = settings.peerTimeout();
-    this.forwardTimeout = settings.requestTimeout().plus(settings.peerTimeout());
+    // the primary starts a forwarded write only before its deadline (one request timeout after it
+    // entered) and coordinates it within one more: the forwarder gives up, and writes the same version
+    // itself, only once the primary cannot be writing it any more
+    this.forwardTimeout = settings.requestTimeout().multipliedBy(2).plus(settings.peerTimeout());
     this.pushTimeout = settings.rebalancePushTimeout();
     this.replicas = new Batcher<>(IN_FLIGHT_PER_PEER, MAX_BATCH, MAX_BATCH_BYTES, PeerLinks::weight,
         (url, entries) -> replicateBatch(url, entries, peerTimeout));

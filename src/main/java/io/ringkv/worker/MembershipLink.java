@@ -32,6 +32,9 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   /** The worker adopted a view; its epoch is what heartbeats report. */
   public record ViewAdopted(ClusterView view) implements Command {}
 
+  /** The worker brought its data in line with the view of {@code epoch} (its rebalance done); heartbeats report it. */
+  public record Settled(long epoch) implements Command {}
+
   /** Start registering: the worker's HTTP server and link are listening (UP means serving). */
   public enum Start implements Command { INSTANCE }
 
@@ -88,6 +91,8 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private boolean registered;
   private boolean registering;
   private boolean started;
+  private long settled;
+  private long settledEverywhere = -1;
   private boolean fetching;
   /** A fetch was asked for while one was under way: fetch again when it ends, it may be newer. */
   private boolean fetchAgain;
@@ -113,6 +118,7 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(ViewAdopted.class, this::onViewAdopted)
+        .onMessage(Settled.class, s -> { settled = Math.max(settled, s.epoch()); return this; })
         .onMessageEquals(Start.INSTANCE, this::onStart)
         .onMessageEquals(FetchView.INSTANCE, this::onFetchView)
         .onMessageEquals(RegisterNow.INSTANCE, this::onRegisterNow)
@@ -191,7 +197,7 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private Behavior<Command> onTick() {
     if (!registered || leaving || inFlight >= MAX_HEARTBEATS_IN_FLIGHT) return this;
     inFlight++;
-    var hb = new ControlPlane.Heartbeat(settings.nodeId(), instance, lastView.epoch());
+    var hb = new ControlPlane.Heartbeat(settings.nodeId(), instance, lastView.epoch(), settled);
     long sent = wallMillis.getAsLong();
     getContext().pipeToSelf(controller.heartbeat(hb),
         (reply, err) -> err == null ? new HeartbeatAnswered(reply, sent) : new HeartbeatFailed(err));
@@ -203,6 +209,10 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
     if (a.reply() instanceof MembershipReply.Alive alive) {
       checkClock(alive.controllerMillis(), a.sentMillis());
       setState(Membership.registered());
+      if (alive.settledEverywhere() != settledEverywhere) {
+        settledEverywhere = alive.settledEverywhere();
+        worker.tell(new Worker.SettledEverywhere(settledEverywhere));
+      }
       if (alive.epoch() > lastView.epoch()) onFetchView();
       return this;
     }

@@ -34,8 +34,11 @@ public final class QuorumRead extends AbstractBehavior<QuorumRead.Command> {
 
   private enum Deadline implements Command { INSTANCE }
 
-  public static Behavior<Command> create(WorkerEnv env, String key, List<Member> owners, ActorRef<ReadOutcome> replyTo) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new QuorumRead(ctx, timers, env, key, owners, replyTo)));
+  /** {@code selfServesReads}: false while this node is JOINING; then it does not count itself among the owners read. */
+  public static Behavior<Command> create(WorkerEnv env, String key, List<Member> owners, boolean selfServesReads,
+      ActorRef<ReadOutcome> replyTo) {
+    List<Member> read = selfServesReads ? owners : owners.stream().filter(m -> !m.id().equals(env.self())).toList();
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new QuorumRead(ctx, timers, env, key, read, replyTo)));
   }
 
   private final WorkerEnv env;

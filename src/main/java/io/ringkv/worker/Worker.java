@@ -46,7 +46,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
   public record Status(String nodeId, ClusterView view, boolean rebalancing, long keysMoved, long keysHandedOff,
-      int rebalances, Membership membership, boolean leaving, ClockChecked clock) {}
+      int rebalances, Membership membership, boolean leaving, ClockChecked clock, boolean joining) {}
 
   /**
    * Leave the cluster on purpose (shutdown): the controller marks this node DOWN at once, and the
@@ -61,6 +61,9 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   /** From the membership link: this node's clock against the controller's, when it moves out of or back into MAX_CLOCK_SKEW. */
   public record ClockChecked(long offsetMillis, boolean off) implements Command {}
+
+  /** From the membership link: the oldest epoch every UP worker has settled (see {@link #joinedAt}). */
+  public record SettledEverywhere(long epoch) implements Command {}
 
   /** From the membership link: where registration stands, for /status. */
   public record MembershipChanged(Membership membership) implements Command {}
@@ -77,6 +80,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   }
 
   private static final Duration REBALANCE_RETRY = Duration.ofSeconds(1);
+  /** How many keys' last coordinated versions this worker remembers (about 100 bytes each). */
+  static final int RECENT_KEYS = 65_536;
   private static final String NO_VIEW = "no UP workers in this node's view yet";
   private final WorkerEnv env;
   private final TimerScheduler<Command> timers;
@@ -94,6 +99,27 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   private Membership membership = Membership.registering();
   /** The last clock check against the controller's (null before one). */
   private ClockChecked clock;
+  /**
+   * The epoch of the first view in which this process was UP: it started empty (JOINING), and it
+   * does not answer replica reads, nor count itself in its reads, until every UP worker has settled
+   * that epoch, i.e. pushed it the keys it owns. -1 before such a view.
+   */
+  private long joinedAt = -1;
+  /** The last {@link SettledEverywhere} the membership link passed on. */
+  private long settledEverywhere = -1;
+  /**
+   * The newest version this worker coordinated, per recently written key. A key's writes are
+   * coordinated by its primary, one after the other here; a write whose version is not above the
+   * last one (it entered elsewhere a moment earlier, or on a node whose clock is a little behind) is
+   * stamped above it before anything is sent, so it has one version still, and concurrent writes of
+   * a hot key do not supersede each other at the replicas.
+   */
+  private final java.util.LinkedHashMap<String, Version> recent = new java.util.LinkedHashMap<>(1024, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(java.util.Map.Entry<String, Version> eldest) {
+      return size() > RECENT_KEYS;
+    }
+  };
   private ActorRef<Left> leaving;
 
   private Worker(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerEnv env, ControlPlane controlPlane) {
@@ -124,6 +150,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .onMessageEquals(RetryRebalance.INSTANCE, this::onRetryRebalance)
         .onMessage(MembershipChanged.class, this::onMembershipChanged)
         .onMessage(ClockChecked.class, c -> { clock = c; return this; })
+        .onMessage(SettledEverywhere.class, this::onSettledEverywhere)
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(Leave.class, this::onLeave)
         .onMessageEquals(LeaveFailed.INSTANCE, this::onLeaveFailed)
@@ -149,7 +176,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     }
     Entry entry = new Entry(put.key(), new Versioned(put.value(), new Version(env.clock().now(), env.self())));
     Member primary = owners.get(0);
-    if (primary.id().equals(env.self())) return coordinate(entry, owners, put.replyTo());
+    if (primary.id().equals(env.self())) return coordinate(inOrder(entry), owners, put.replyTo());
     ActorRef<Command> self = getContext().getSelf();
     long deadline = env.clock().wallMillis() + env.settings().requestTimeout().toMillis();
     env.peers().forward(primary, new Forwarded(entry, deadline)).whenComplete((outcome, err) -> {
@@ -170,9 +197,21 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     } else if (env.clock().wallMillis() > c.write().deadlineMillis()) {
       c.replyTo().tell(new WriteOutcome.Expired("arrived after its deadline: the forwarder coordinates it itself"));
     } else {
-      coordinate(entry, owners, c.replyTo());
+      coordinate(inOrder(entry), owners, c.replyTo());
     }
     return this;
+  }
+
+  /** The entry as this primary coordinates it: above the last version it coordinated for the key (see {@link #recent}). */
+  private Entry inOrder(Entry e) {
+    Version last = recent.get(e.key());
+    Entry out = e;
+    if (last != null && !e.versioned().version().isNewerThan(last)) {
+      env.clock().observe(last.timestamp());
+      out = new Entry(e.key(), new Versioned(e.versioned().value(), new Version(env.clock().now(), env.self())));
+    }
+    if (env.clock().admits(out.versioned().version().timestamp())) recent.put(e.key(), out.versioned().version());
+    return out;
   }
 
   private Behavior<Command> onCoordinateHere(CoordinateHere c) {
@@ -193,7 +232,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       get.replyTo().tell(new ReadOutcome.NoView(NO_VIEW));
       return this;
     }
-    getContext().spawnAnonymous(QuorumRead.create(env, get.key(), owners, get.replyTo()));
+    getContext().spawnAnonymous(QuorumRead.create(env, get.key(), owners, env.servesReads().get(), get.replyTo()));
     return this;
   }
 
@@ -202,6 +241,11 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     if (next.epoch() <= view.epoch()) return this;
     getContext().getLog().info("view epoch {} -> {}: UP {}", view.epoch(), next.epoch(), next.ring().nodes());
     view = next;
+    if (joinedAt < 0 && next.isUp(env.self())) {
+      joinedAt = next.epoch();
+      getContext().getLog().info("{} joined at epoch {}: JOINING until every worker has settled it", env.self(), joinedAt);
+      checkJoined();
+    }
     link.tell(new MembershipLink.ViewAdopted(next));
     startRebalance();
     return this;
@@ -221,6 +265,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     if (f.to().epoch() != view.epoch()) return this;   // a newer run is under way
     if (f.complete()) {
       settled = f.to();
+      link.tell(new MembershipLink.Settled(settled.epoch()));
       rebalancing = false;
       if (leaving != null && !settled.isUp(env.self())) replyLeft(true);
     } else {
@@ -244,6 +289,20 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     return this;
   }
 
+  private Behavior<Command> onSettledEverywhere(SettledEverywhere s) {
+    settledEverywhere = s.epoch();
+    checkJoined();
+    return this;
+  }
+
+  /** Once every UP worker has settled the epoch this process joined at, it has its data: it serves reads, for good. */
+  private void checkJoined() {
+    if (!env.servesReads().get() && joinedAt >= 0 && settledEverywhere >= joinedAt) {
+      env.servesReads().set(true);
+      getContext().getLog().info("{} has its data (every worker settled epoch {}): serving reads", env.self(), joinedAt);
+    }
+  }
+
   private Behavior<Command> onMembershipChanged(MembershipChanged m) {
     membership = m.membership();
     return this;
@@ -251,7 +310,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   private Behavior<Command> onGetStatus(GetStatus g) {
     g.replyTo().tell(new Status(env.self(), view, rebalancing, keysMoved, keysHandedOff, rebalances, membership,
-        leaving != null, clock));
+        leaving != null, clock, !env.servesReads().get()));
     return this;
   }
 

@@ -45,8 +45,8 @@ public final class WorkerApi implements PeerService {
     this.worker = worker;
     this.system = system;
     this.limits = Limits.of(env.settings());
-    // forwarding to the primary, then coordinating here if the primary is gone, each within the request timeout
-    this.writeTimeout = env.settings().requestTimeout().multipliedBy(2).plus(env.settings().peerTimeout());
+    // forwarding to the primary (see PeerLinks' forward timeout), then coordinating here if it did not answer
+    this.writeTimeout = env.settings().requestTimeout().multipliedBy(3).plus(env.settings().peerTimeout());
     this.localTimeout = env.settings().peerTimeout();
   }
 
@@ -92,9 +92,12 @@ public final class WorkerApi implements PeerService {
         localTimeout, system.scheduler())).thenApply(Store.ReadReply::value);
   }
 
+  /** This worker's own copies for another worker's read; refused while it is JOINING (it may not have them yet). */
   @Override
   public CompletionStage<List<Optional<Versioned>>> copies(List<String> keys) {
     for (String k : keys) limits.key(k);
+    if (!env.servesReads().get())
+      return CompletableFuture.failedFuture(new IllegalStateException(env.self() + " is JOINING: it has not received its data yet"));
     return perShard(keys, Function.identity(), (store, part) -> Stages.plain(AskPattern.<Store.Command, Store.ReadManyReply>ask(
         store, r -> new Store.ReadMany(part, r), localTimeout, system.scheduler())).thenApply(Store.ReadManyReply::values));
   }

@@ -11,11 +11,20 @@ import io.ringkv.util.Stages;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.typed.Scheduler;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
-/** What a worker's actors share: its id, its store shards, its clock and its way to reach other nodes. */
-public record WorkerEnv(NodeSettings settings, Shards shards, Peers peers, HybridClock clock) {
+/**
+ * What a worker's actors share: its id, its store shards, its clock, its way to reach other nodes,
+ * and whether it serves replica reads yet ({@code servesReads}: written by the {@link Worker} only,
+ * once, when this process has received its data; read by the replica-read service and the reads).
+ */
+public record WorkerEnv(NodeSettings settings, Shards shards, Peers peers, HybridClock clock, AtomicBoolean servesReads) {
+  public WorkerEnv(NodeSettings settings, Shards shards, Peers peers, HybridClock clock) {
+    this(settings, shards, peers, clock, new AtomicBoolean());
+  }
+
   public String self() {
     return settings.nodeId();
   }

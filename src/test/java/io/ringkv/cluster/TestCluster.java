@@ -403,7 +403,7 @@ public final class TestCluster implements AutoCloseable {
     } while (System.nanoTime() < end);
   }
 
-  /** Waits until /nodes shows every given node UP. */
+  /** Waits until /nodes shows every given node UP, and each has its data (no longer JOINING). */
   public void awaitUp(Duration deadline, List<String> ids) {
     awaitAssert(deadline, () -> {
       Map<String, JsonNode> nodes = nodes();
@@ -411,6 +411,7 @@ public final class TestCluster implements AutoCloseable {
         JsonNode n = nodes.get(id);
         if (n == null || !"UP".equals(n.path("status").asText()))
           throw new AssertionError(id + " is not UP in /nodes: " + nodes);
+        if (status(id).path("joining").asBoolean(true)) throw new AssertionError(id + " is still JOINING");
       }
     });
   }

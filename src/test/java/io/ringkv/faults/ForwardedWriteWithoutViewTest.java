@@ -59,6 +59,34 @@ class ForwardedWriteWithoutViewTest {
     return api;
   }
 
+  /** A controller that registers the worker into {@code view} and takes its heartbeats; its clock {@code controllerAhead} ms ahead. */
+  private static class InView extends NoPeers {
+    final ClusterView view;
+    final java.util.concurrent.atomic.AtomicLong controllerAhead = new java.util.concurrent.atomic.AtomicLong();
+
+    InView(ClusterView view) {
+      this.view = view;
+    }
+
+    @Override
+    public CompletionStage<MembershipReply> register(Registration registration) {
+      return CompletableFuture.completedFuture(new MembershipReply.Accepted(view, System.currentTimeMillis() + controllerAhead.get()));
+    }
+
+    @Override
+    public CompletionStage<MembershipReply> heartbeat(Heartbeat heartbeat) {
+      return CompletableFuture.completedFuture(new MembershipReply.Alive(view.epoch(), System.currentTimeMillis() + controllerAhead.get(), Long.MAX_VALUE));
+    }
+  }
+
+  /** Waits until the worker has adopted {@code view}. */
+  private static void awaitView(WorkerApi w, ClusterView view) {
+    testKit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
+      assertEquals(view.epoch(), w.status().toCompletableFuture().join().worker().view().epoch());
+      return null;
+    });
+  }
+
   private static Forwarded forwarded(String key, long deadlineMillis) {
     return new Forwarded(new Entry(key, new Versioned("v", new Version(1L << 40, "elsewhere"))), deadlineMillis);
   }
@@ -91,17 +119,7 @@ class ForwardedWriteWithoutViewTest {
     AtomicInteger forwards = new AtomicInteger();
     AtomicInteger replicated = new AtomicInteger();
     java.util.concurrent.atomic.AtomicReference<Forwarded> sent = new java.util.concurrent.atomic.AtomicReference<>();
-    WorkerApi w1 = start("w1", new NoPeers() {
-      @Override
-      public CompletionStage<MembershipReply> register(Registration registration) {
-        return CompletableFuture.completedFuture(new MembershipReply.Accepted(view));
-      }
-
-      @Override
-      public CompletionStage<MembershipReply> heartbeat(Heartbeat heartbeat) {
-        return CompletableFuture.completedFuture(new MembershipReply.Alive(view.epoch()));
-      }
-
+    WorkerApi w1 = start("w1", new InView(view) {
       @Override
       public CompletionStage<WriteOutcome> forward(Member to, Forwarded write) {
         forwards.incrementAndGet();
@@ -115,13 +133,8 @@ class ForwardedWriteWithoutViewTest {
         return CompletableFuture.completedFuture(Collections.nCopies(entries.size(), Applied.STORED));
       }
     });
-    String k = key;
-    TestProbe<Object> probe = testKit.createTestProbe();
-    probe.awaitAssert(Duration.ofSeconds(5), () -> {
-      assertEquals(view.epoch(), w1.status().toCompletableFuture().join().worker().view().epoch());
-      return null;
-    });
-    WriteOutcome r = await(w1.write(k, "v"));
+    awaitView(w1, view);
+    WriteOutcome r = await(w1.write(key, "v"));
     assertTrue(r instanceof WriteOutcome.Acked, r.toString());
     assertEquals(1, forwards.get(), "the write went to its primary first");
     assertEquals(List.of("w1", "w2"), r.ackedBy().stream().sorted().toList());
@@ -135,22 +148,8 @@ class ForwardedWriteWithoutViewTest {
   @Test
   void aForwardedWriteAfterItsDeadlineIsNotStarted() throws Exception {
     ClusterView view = ClusterView.empty(BASE.vnodes()).with(new Member("late", "late.test", 8001, Member.Status.UP, "i1"), 1);
-    WorkerApi w = start("late", new NoPeers() {
-      @Override
-      public CompletionStage<MembershipReply> register(Registration registration) {
-        return CompletableFuture.completedFuture(new MembershipReply.Accepted(view));
-      }
-
-      @Override
-      public CompletionStage<MembershipReply> heartbeat(Heartbeat heartbeat) {
-        return CompletableFuture.completedFuture(new MembershipReply.Alive(view.epoch()));
-      }
-    });
-    TestProbe<Object> probe = testKit.createTestProbe();
-    probe.awaitAssert(Duration.ofSeconds(5), () -> {
-      assertEquals(view.epoch(), w.status().toCompletableFuture().join().worker().view().epoch());
-      return null;
-    });
+    WorkerApi w = start("late", new InView(view));
+    awaitView(w, view);
     WriteOutcome expired = await(w.coordinate(List.of(forwarded("too-late", System.currentTimeMillis() - 1)))).get(0);
     assertTrue(expired instanceof WriteOutcome.Expired, expired.toString());
     assertTrue(await(w.local("too-late")).isEmpty(), "an expired forwarded write was applied");
@@ -169,31 +168,18 @@ class ForwardedWriteWithoutViewTest {
   @Test
   void aWorkerWhoseClockIsOffTheControllersStampsNoWrites() throws Exception {
     ClusterView view = ClusterView.empty(BASE.vnodes()).with(new Member("skewed", "skewed.test", 8001, Member.Status.UP, "i1"), 1);
-    java.util.concurrent.atomic.AtomicLong controllerAhead = new java.util.concurrent.atomic.AtomicLong(3_000);
-    WorkerApi w = start("skewed", new NoPeers() {
-      @Override
-      public CompletionStage<MembershipReply> register(Registration registration) {
-        return CompletableFuture.completedFuture(new MembershipReply.Accepted(view, System.currentTimeMillis() + controllerAhead.get()));
-      }
-
-      @Override
-      public CompletionStage<MembershipReply> heartbeat(Heartbeat heartbeat) {
-        return CompletableFuture.completedFuture(new MembershipReply.Alive(view.epoch(), System.currentTimeMillis() + controllerAhead.get()));
-      }
-    });
-    TestProbe<Object> probe = testKit.createTestProbe();
-    probe.awaitAssert(Duration.ofSeconds(5), () -> {
-      assertEquals(view.epoch(), w.status().toCompletableFuture().join().worker().view().epoch());
-      return null;
-    });
+    InView controller = new InView(view);
+    controller.controllerAhead.set(3_000);
+    WorkerApi w = start("skewed", controller);
+    awaitView(w, view);
     WriteOutcome refused = await(w.write("k", "v"));
     assertTrue(refused instanceof WriteOutcome.NotReached n && n.detail().contains("clock"), refused.toString());
     assertTrue(await(w.local("k")).isEmpty(), "a write was stamped by a clock that is off");
     var clock = await(w.status()).worker().clock();
     assertTrue(clock.off() && clock.offsetMillis() < -2_000, clock.toString());
 
-    controllerAhead.set(0);   // NTP fixed it: the next heartbeat finds the clocks together
-    probe.awaitAssert(Duration.ofSeconds(5), () -> {
+    controller.controllerAhead.set(0);   // NTP fixed it: the next heartbeat finds the clocks together
+    testKit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
       assertTrue(!w.status().toCompletableFuture().join().worker().clock().off());
       return null;
     });

@@ -336,13 +336,13 @@ final class ProcessCluster implements AutoCloseable {
     for (String w : WORKERS) {
       JsonNode s = status(w);
       if (s == null || s.path("epoch").asLong() != n.epoch() || s.path("rebalancing").asBoolean(true)
-          || !s.path("membership").asText().startsWith("registered")) return false;
+          || s.path("joining").asBoolean(true) || !s.path("membership").asText().startsWith("registered")) return false;
     }
     return true;
   }
 
   void awaitSettled(Duration deadline) {
-    await("all four workers UP, at the controller's epoch and done rebalancing", deadline, 100, this::settled);
+    await("all four workers UP, at the controller's epoch, done rebalancing and done joining", deadline, 100, this::settled);
   }
 
   /** Total entries (live + tombstones) on the given workers, or -1 if one does not answer. */

@@ -286,7 +286,7 @@ public final class InMemoryPeers {
 
     @Override
     public CompletionStage<Optional<Versioned>> fetch(Member to, String key) {
-      return send(new Call(Kind.FETCH, self, to.id()), () -> worker(to.id()).local(key));
+      return send(new Call(Kind.FETCH, self, to.id()), () -> worker(to.id()).copies(List.of(key)).thenApply(c -> c.get(0)));
     }
 
     @Override

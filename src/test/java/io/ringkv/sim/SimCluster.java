@@ -1,6 +1,7 @@
 package io.ringkv.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
@@ -121,7 +122,13 @@ final class SimCluster implements AutoCloseable {
         assertEquals(new TreeSet<>(c.workers.keySet()), new TreeSet<>(s.view().ring().nodes()), w.nodeId());
       }
     });
+    c.stepUntil(c::noneJoining);   // heartbeats carry the settled epochs: a few intervals
     return c;
+  }
+
+  /** No worker is JOINING any more: each has received the data it owns. */
+  void noneJoining() {
+    for (WorkerApi w : workers.values()) assertFalse(await(w.status()).worker().joining(), w.nodeId() + " is JOINING");
   }
 
   // ---- nodes

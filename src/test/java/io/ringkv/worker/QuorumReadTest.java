@@ -160,7 +160,7 @@ class QuorumReadTest {
     ReplicaStub peers = new ReplicaStub(Map.of("w2", Replica.FAILING, "w3", Replica.FAILING,
         "w4", Replica.holding(version("v"))));
     WorkerEnv env = new WorkerEnv(settings, new Shards(List.of(store)), peers, clock);
-    testKit.spawn(QuorumRead.create(env, "k7", owners, replies.ref()));
+    testKit.spawn(QuorumRead.create(env, "k7", owners, true, replies.ref()));
 
     ReadOutcome r = replies.receiveMessage();   // no virtual time passes: not the deadline
     assertFalse(Outcomes.ok(r));
@@ -211,7 +211,7 @@ class QuorumReadTest {
 
   private void start(Peers peers, String key) {
     WorkerEnv env = new WorkerEnv(settings, new Shards(List.of(store)), peers, clock);
-    testKit.spawn(QuorumRead.create(env, key, OWNERS, replies.ref()));
+    testKit.spawn(QuorumRead.create(env, key, OWNERS, true, replies.ref()));
   }
 
   private Versioned version(String value) {
