@@ -158,10 +158,13 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   }
 
   /**
-   * A client write enters the cluster here, and its version is fixed here, once. The key's primary
-   * coordinates it; when this node is not the primary, the write is forwarded with that version and a
-   * deadline. Should the primary be unreachable, be without a view, answer too late or hold a newer
-   * version, this node coordinates the same versioned entry itself.
+   * A client write enters the cluster here and is stamped here. The key's primary coordinates it
+   * (stamping it above the last version it coordinated for the key first, if need be, before anything
+   * is sent: see {@link #recent}); when this node is not the primary, the write is forwarded with its
+   * version and a deadline. Should the primary be unreachable, be without a view, answer after it can
+   * no longer be writing it, or hold a newer version, this node coordinates the same versioned entry
+   * itself. So, short of a primary that stops answering in the middle of a write, the owners are sent
+   * one version of each write.
    */
   private Behavior<Command> onPut(Put put) {
     List<Member> owners = view.owners(put.key(), n);
