@@ -55,7 +55,8 @@ class FaultSuiteIT {
     }
   }
 
-  enum Schedule { KILL_WORKER, KILL_CONTROLLER, SHORT_PAUSE, LONG_PAUSE, PARTITION, DELAY, CLOCK_AHEAD, HOSTILE }
+  enum Schedule { KILL_WORKER, KILL_CONTROLLER, SHORT_PAUSE, LONG_PAUSE, PARTITION, DELAY, SLOW_PRIMARY, KILL_AFTER_ACK,
+    CLOCK_AHEAD, HOSTILE }
 
   /** How far ahead the CLOCK_AHEAD schedule runs a worker's clock (MAX_CLOCK_SKEW is 500 ms). */
   static final String CLOCK_AHEAD_BY = "3s";
@@ -207,7 +208,7 @@ class FaultSuiteIT {
         try (ClientLoad load = new ClientLoad(c, h, keys, SCALE.clients(), SCALE.pace(), 1000L * sch.ordinal() + readQuorum, tag)
             .start()) {
           loadFor(SCALE.before());
-          o = inject(sch, mon, keys);
+          o = inject(sch, mon, keys, h);
           loadFor(SCALE.after());
           load.close();
           errorDetails = load.errorDetails();
@@ -290,14 +291,16 @@ class FaultSuiteIT {
 
     // --- the schedules ---------------------------------------------------------------------------
 
-    private Outcome inject(Schedule sch, MembershipMonitor mon, List<String> keys) {
+    private Outcome inject(Schedule sch, MembershipMonitor mon, List<String> keys, History h) {
       switch (sch) {
         case KILL_WORKER: return killWorker("worker2", mon, keys);
         case KILL_CONTROLLER: return killController(mon, keys);
         case SHORT_PAUSE: return shortPause("worker1", mon, keys);
         case LONG_PAUSE: return longPause("worker1", mon, keys);
         case PARTITION: return partition("worker3", mon, keys);
-        case DELAY: return delay(PROXIED, mon, keys);
+        case DELAY: return delay(PROXIED, mon, keys, 200, 400);
+        case SLOW_PRIMARY: return delay(PROXIED, mon, keys, 1500, 2500);
+        case KILL_AFTER_ACK: return killAfterAck("worker3", mon, keys, h);
         case CLOCK_AHEAD: return clockAhead("worker1", mon, keys);
         case HOSTILE: return hostile(mon);
         default: throw new IllegalArgumentException(sch.toString());
@@ -420,12 +423,17 @@ class FaultSuiteIT {
               + Figures.secs(tUp - tHeal) + ")", "–", 0, 0, List.of());
     }
 
-    private Outcome delay(String w, MembershipMonitor mon, List<String> keys) {
+    /**
+     * Every call to {@code w} (its HTTP port and its link) delayed by {@code minMs}-{@code maxMs} each
+     * way; at 1.5-2.5 s a primary that is slow but not silent: forwarded writes reach it late, and
+     * must not be started after their deadline nor applied twice.
+     */
+    private Outcome delay(String w, MembershipMonitor mon, List<String> keys, int minMs, int maxMs) {
       List<DelayProxy> proxies = c.proxies();
       long chunks0 = proxies.stream().mapToLong(p -> p.delayedChunks.get()).sum();
       event("delay on for " + w);
       long tOn = System.nanoTime();
-      proxies.forEach(p -> p.setDelay(200, 400));
+      proxies.forEach(p -> p.setDelay(minMs, maxMs));
       try {
         loadFor(SCALE.delayFor());
       } finally {
@@ -435,10 +443,56 @@ class FaultSuiteIT {
       event("delay off for " + w);
       long tCopies = awaitCopies(keys, 4, SETTLE);
       int downs = mon.downs(tOn, System.nanoTime());
-      notes.add("delay 200-400 ms per direction on every call to " + w + " for " + SCALE.delayFor().toSeconds() + " s: "
-          + (proxies.stream().mapToLong(p -> p.delayedChunks.get()).sum() - chunks0) + " chunks delayed");
-      return new Outcome("delay 200-400 ms each way to " + w + " for " + SCALE.delayFor().toSeconds() + " s", w, "–",
+      String what = "delay " + minMs + "-" + maxMs + " ms each way to " + w + " for " + SCALE.delayFor().toSeconds() + " s";
+      notes.add(what + ": " + (proxies.stream().mapToLong(p -> p.delayedChunks.get()).sum() - chunks0) + " chunks delayed");
+      return new Outcome(what, w, "–",
           Figures.secs(tCopies - tOff) + " after the delay ended", downs + " DOWNs", 0, 0, List.of());
+    }
+
+    /**
+     * kill -9 of a coordinator the moment it answered 200 to a write it coordinated (its third copy
+     * may still be on the way): the write must survive, on the owners that acknowledged it.
+     */
+    private Outcome killAfterAck(String w, MembershipMonitor mon, List<String> keys, History h) {
+      String key = null;
+      for (String k : keys) {
+        JsonNode m = c.http.get(c.url(ProcessCluster.CONTROLLER) + "/mapping?key=" + Http.enc(k), Duration.ofSeconds(3)).body();
+        if (w.equals(m.path("mapping").path(0).path("node_id").asText())) {
+          key = k;
+          break;
+        }
+      }
+      if (key == null) throw new AssertionError("no key of this schedule has " + w + " as its primary");
+      List<String> failures = new ArrayList<>();
+      long tKill = 0;
+      for (int attempt = 0; tKill == 0 && attempt < 20; attempt++) {
+        String value = "acked-then-killed-" + attempt;
+        long id = h.invoke("killer", Op.Type.PUT, key, value, w);
+        Http.Resp r = c.http.put(c.url(w) + "/kv", Http.JSON.createObjectNode().put("key", key).put("value", value),
+            ClientLoad.CLIENT_TIMEOUT);
+        if (r.ok()) {
+          c.kill9(w);   // at once: its hints and any copy still on the way die with it
+          tKill = System.nanoTime();
+          event("kill -9 " + w + " right after it acknowledged " + key + "=" + value);
+        }
+        h.complete(id, r.status(), r.ok() ? r.body().path("version").asText(null) : null, null);
+      }
+      if (tKill == 0) {
+        failures.add("kill after ack: " + w + " acknowledged none of 20 writes");
+        tKill = System.nanoTime();
+        c.kill9(w);
+      }
+      long tDown = awaitSeen(mon, w, "DOWN", tKill, Duration.ofSeconds(15));
+      long tCopies3 = awaitCopies(keys, 3, SETTLE);
+      event("restart " + w);
+      long tRestart = System.nanoTime();
+      c.startNode(w);
+      awaitAnswers(w);
+      long tUp = awaitSeen(mon, w, "UP", tRestart, SETTLE);
+      long tCopies4 = awaitCopies(keys, 4, SETTLE);
+      return new Outcome("kill -9 of " + w + " right after it acknowledged a write it coordinated", w,
+          Figures.secs(tDown - tKill), Figures.secs(tCopies3 - tDown) + " after DOWN (3 workers); " + Figures.secs(tCopies4 - tUp)
+              + " after it was UP again", "–", 0, 0, List.of(), failures);
     }
 
     /**
