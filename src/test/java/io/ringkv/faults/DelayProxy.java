@@ -33,6 +33,8 @@ final class DelayProxy implements AutoCloseable {
   private volatile int minMs;
   private volatile int maxMs;
   private volatile boolean closed;
+  /** Cut: every connection is closed, and a new one is accepted and closed at once. */
+  private volatile boolean cut;
   final AtomicLong connections = new AtomicLong();
   final AtomicLong delayedChunks = new AtomicLong();
 
@@ -55,6 +57,12 @@ final class DelayProxy implements AutoCloseable {
     this.maxMs = maxMs;
   }
 
+  /** Cuts (or heals) the path: while cut, no byte gets through, and the connections it had are gone. */
+  void setCut(boolean cut) {
+    this.cut = cut;
+    if (cut) for (Socket s : open) closeQuietly(s);
+  }
+
   private void acceptLoop() {
     while (!closed) {
       Socket in;
@@ -62,6 +70,10 @@ final class DelayProxy implements AutoCloseable {
         in = server.accept();
       } catch (IOException e) {
         if (closed) return;
+        continue;
+      }
+      if (cut) {
+        closeQuietly(in);
         continue;
       }
       Socket out = new Socket();

@@ -56,7 +56,10 @@ class FaultSuiteIT {
   }
 
   enum Schedule { KILL_WORKER, KILL_CONTROLLER, SHORT_PAUSE, LONG_PAUSE, PARTITION, DELAY, SLOW_PRIMARY, KILL_AFTER_ACK,
-    CLOCK_AHEAD, HOSTILE }
+    LINK_CUT, CLOCK_AHEAD, HOSTILE }
+
+  /** How long the LINK_CUT schedule cuts a worker's link port: longer than the hint window (30 s). */
+  static final Duration LINK_CUT_FOR = Duration.ofSeconds(35);
 
   /** How far ahead the CLOCK_AHEAD schedule runs a worker's clock (MAX_CLOCK_SKEW is 500 ms). */
   static final String CLOCK_AHEAD_BY = "3s";
@@ -301,6 +304,7 @@ class FaultSuiteIT {
         case DELAY: return delay(PROXIED, mon, keys, 200, 400);
         case SLOW_PRIMARY: return delay(PROXIED, mon, keys, 1500, 2500);
         case KILL_AFTER_ACK: return killAfterAck("worker3", mon, keys, h);
+        case LINK_CUT: return linkCut(PROXIED, mon, keys);
         case CLOCK_AHEAD: return clockAhead("worker1", mon, keys);
         case HOSTILE: return hostile(mon);
         default: throw new IllegalArgumentException(sch.toString());
@@ -447,6 +451,30 @@ class FaultSuiteIT {
       notes.add(what + ": " + (proxies.stream().mapToLong(p -> p.delayedChunks.get()).sum() - chunks0) + " chunks delayed");
       return new Outcome(what, w, "–",
           Figures.secs(tCopies - tOff) + " after the delay ended", downs + " DOWNs", 0, 0, List.of());
+    }
+
+    /**
+     * The link port of {@code w} alone cut for longer than the hint window: its HTTP port and its
+     * heartbeats go on, so it stays UP, but no replica, replica read or forwarded write reaches it.
+     * Reads and writes go on through the other owners; what it missed stays missed (no anti-entropy
+     * yet: the "keys short of 3 newest copies" figure), and no acknowledged write may be lost or hidden.
+     */
+    private Outcome linkCut(String w, MembershipMonitor mon, List<String> keys) {
+      DelayProxy link = c.linkProxy();
+      event("cut the link port of " + w + " for " + LINK_CUT_FOR.toSeconds() + " s");
+      long tCut = System.nanoTime();
+      link.setCut(true);
+      try {
+        loadFor(LINK_CUT_FOR);
+      } finally {
+        link.setCut(false);
+      }
+      long tHeal = System.nanoTime();
+      event("healed the link port of " + w);
+      int downs = mon.downs(tCut, tHeal);
+      long tCopies = awaitCopies(keys, 4, SETTLE);
+      return new Outcome("link port of " + w + " alone cut for " + LINK_CUT_FOR.toSeconds() + " s (beyond the hint window)", w, "–",
+          Figures.secs(tCopies - tHeal) + " after the heal", downs + " DOWNs", 0, 0, List.of());
     }
 
     /**

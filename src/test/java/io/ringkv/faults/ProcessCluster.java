@@ -107,6 +107,11 @@ final class ProcessCluster implements AutoCloseable {
   }
 
   /** The proxies in front of the proxied worker (its HTTP port's and its link's). */
+  /** The proxy in front of the proxied worker's link port (null without one). */
+  DelayProxy linkProxy() {
+    return linkProxy;
+  }
+
   List<DelayProxy> proxies() {
     return proxy == null ? List.of() : List.of(proxy, linkProxy);
   }
