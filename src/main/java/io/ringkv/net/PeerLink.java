@@ -47,6 +47,8 @@ final class PeerLink {
   private final AtomicInteger ids = new AtomicInteger();
   private final BoundedSourceQueue<ByteString> out;
   private volatile Throwable closed;
+  /** The TCP connection opened: from then on, a call that fails may have reached the peer. */
+  private volatile boolean established;
   private volatile long lastHeard = System.nanoTime();
 
   /**
@@ -60,7 +62,11 @@ final class PeerLink {
         linkPort.get().thenApply(port ->
             Framing.simpleFramingProtocol(LinkServer.MAX_FRAME).join(tcp.outgoingConnection(
                 new InetSocketAddress(host, port), Optional.empty(), List.of(), false, Optional.of(connectTimeout),
-                Optional.empty()))));
+                Optional.empty()), Keep.<NotUsed, CompletionStage<Tcp.OutgoingConnection>>right())
+                .mapMaterializedValue(connected -> {
+                  connected.thenRun(() -> established = true);
+                  return NotUsed.getInstance();
+                })));
     Pair<BoundedSourceQueue<ByteString>, CompletionStage<Done>> materialized = Source.<ByteString>queue(queueSize)
         .keepAlive(LinkServer.KEEP_ALIVE, () -> ByteString.emptyByteString())
         .via(connection)
@@ -81,7 +87,7 @@ final class PeerLink {
     CompletableFuture<Frames.Answer> answer = new CompletableFuture<>();
     Throwable why = closed;
     if (why != null) {
-      answer.completeExceptionally(why);
+      answer.completeExceptionally(new NotSent(why));
       return answer;
     }
     int id = ids.incrementAndGet();
@@ -90,7 +96,7 @@ final class PeerLink {
     QueueOfferResult offered = out.offer(Frames.call(id, kind, body));
     if (offered != QueueOfferResult.enqueued()) {
       pending.remove(id);
-      answer.completeExceptionally(new IllegalStateException("link queue refused the call: " + offered));
+      answer.completeExceptionally(new NotSent(new IllegalStateException("link queue refused the call: " + offered)));
       return answer;
     }
     if (closed != null) fail(id);   // closed between the check and the put: close() may have missed it
@@ -116,7 +122,8 @@ final class PeerLink {
 
   void close(Throwable why) {
     if (closed != null) return;
-    closed = unwrap(why);
+    // a link that never connected sent nothing: its calls' peers cannot act on them
+    closed = established ? unwrap(why) : new NotSent(unwrap(why));
     try {
       // fail, not complete: a failed upstream aborts the TCP connection, and the kernel drops what it
       // has not sent yet. Completing would flush it: after a partition heals, a forwarded write the

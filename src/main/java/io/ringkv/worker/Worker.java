@@ -4,6 +4,7 @@ import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
 import io.ringkv.net.ControlPlane;
 import io.ringkv.net.Forwarded;
+import io.ringkv.net.NotSent;
 import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Version;
@@ -72,6 +73,9 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   /** The primary did not take a forwarded write: coordinate the same versioned entry here. */
   private record CoordinateHere(Entry entry, ActorRef<WriteOutcome> replyTo) implements Command {}
+
+  /** A forward failed in a way that does not say whether the primary got it: coordinate here at {@code atMillis}. */
+  private record CoordinateAfter(CoordinateHere then, long atMillis) implements Command {}
 
   private enum RetryRebalance implements Command { INSTANCE }
 
@@ -142,6 +146,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .onMessage(Put.class, this::onPut)
         .onMessage(CoordinateForwarded.class, this::onCoordinateForwarded)
         .onMessage(CoordinateHere.class, this::onCoordinateHere)
+        .onMessage(CoordinateAfter.class, this::onCoordinateAfter)
         .onMessage(Get.class, this::onGet)
         .onMessage(ViewChanged.class, this::onViewChanged)
         .onMessageEquals(SyncView.INSTANCE, this::onSyncView)
@@ -185,7 +190,10 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     env.peers().forward(primary, new Forwarded(entry, deadline)).whenComplete((outcome, err) -> {
       if (err == null && (outcome instanceof WriteOutcome.Acked || outcome instanceof WriteOutcome.NotReached))
         put.replyTo().tell(outcome);
-      else self.tell(new CoordinateHere(entry, put.replyTo()));
+      else if (err == null || NotSent.of(err)) self.tell(new CoordinateHere(entry, put.replyTo()));
+      // the forward may have reached the primary: coordinate it here only once the primary cannot be
+      // writing it any more (it starts nothing after the deadline, and ends within one request timeout)
+      else self.tell(new CoordinateAfter(new CoordinateHere(entry, put.replyTo()), deadline + env.settings().requestTimeout().toMillis()));
     });
     return this;
   }
@@ -215,6 +223,13 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     }
     if (env.clock().admits(out.versioned().version().timestamp())) recent.put(e.key(), out.versioned().version());
     return out;
+  }
+
+  private Behavior<Command> onCoordinateAfter(CoordinateAfter c) {
+    long wait = c.atMillis() - env.clock().wallMillis();
+    if (wait <= 0) return onCoordinateHere(c.then());
+    timers.startSingleTimer(c.then(), c.then(), Duration.ofMillis(wait));
+    return this;
   }
 
   private Behavior<Command> onCoordinateHere(CoordinateHere c) {

@@ -187,4 +187,45 @@ class ForwardedWriteWithoutViewTest {
     assertTrue(taken instanceof WriteOutcome.NotReached n && !n.detail().contains("clock"), "one owner of a quorum of two: " + taken);
     assertEquals("v", await(w.local("k")).orElseThrow().value());
   }
+
+  /**
+   * A forward that failed after it may have left (the link broke with the call on it) is not
+   * coordinated by the forwarder until the primary cannot be writing it any more: otherwise the
+   * primary could apply it late, after writes acknowledged since. One that certainly did not leave
+   * ({@link NotSent}: the connection never opened) is coordinated at once.
+   */
+  @Test
+  void aForwardThatMayHaveLeftIsCoordinatedHereOnlyOnceThePrimaryCannotBeWritingIt() throws Exception {
+    ClusterView view = ClusterView.empty(BASE.vnodes())
+        .with(new Member("f1", "f1.test", 8001, Member.Status.UP, "i1"), 1)
+        .with(new Member("f2", "f2.test", 8001, Member.Status.UP, "i2"), 2);
+    String key = "k0";
+    for (int i = 0; !view.owners(key, 3).get(0).id().equals("f2"); i++) key = "k" + i;
+    java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+    WorkerApi f1 = start("f1", new InView(view) {
+      @Override
+      public CompletionStage<WriteOutcome> forward(Member to, Forwarded write) {
+        return CompletableFuture.failedFuture(failure.get());
+      }
+
+      @Override
+      public CompletionStage<List<Applied>> replicate(Member to, List<Entry> entries) {
+        return CompletableFuture.completedFuture(Collections.nCopies(entries.size(), Applied.STORED));
+      }
+    });
+    awaitView(f1, view);
+    long window = BASE.requestTimeout().toMillis();   // the forward's deadline: one request timeout after it entered
+
+    failure.set(new io.ringkv.net.NotSent(new java.net.ConnectException("connection refused")));
+    long t0 = System.nanoTime();
+    assertTrue(await(f1.write(key, "never-left")) instanceof WriteOutcome.Acked);
+    assertTrue((System.nanoTime() - t0) / 1_000_000 < window, "a forward that never left waited for the window");
+
+    failure.set(new IllegalStateException("the link broke with the call on it"));
+    long t1 = System.nanoTime();
+    WriteOutcome late = await(f1.write(key, "may-have-left"));
+    long waited = (System.nanoTime() - t1) / 1_000_000;
+    assertTrue(late instanceof WriteOutcome.Acked, late.toString());
+    assertTrue(waited >= 2 * window - 100, "coordinated here after " + waited + " ms, while the primary could still be writing it");
+  }
 }

@@ -7,6 +7,7 @@ import io.ringkv.controller.ControllerApi;
 import io.ringkv.net.ControlPlane;
 import io.ringkv.net.Peers;
 import io.ringkv.net.Forwarded;
+import io.ringkv.net.NotSent;
 import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
@@ -214,14 +215,14 @@ public final class InMemoryPeers {
 
   // ---- delivery
 
-  /** Runs {@code deliver} unless a fault intervenes. */
+  /** Runs {@code deliver} unless a fault intervenes (a refused, cut or dropped call was never delivered: {@link NotSent}). */
   private <T> CompletionStage<T> send(Call call, Supplier<CompletionStage<T>> deliver) {
     for (Rule w : watches) w.observe(call);
     CompletionStage<T> refused = refused(call);
     if (refused != null) return refused;
     if (silent.contains(call.from()) || silent.contains(call.to())) return new CompletableFuture<>();
     for (Rule d : drops)
-      if (d.drops(call)) return CompletableFuture.failedFuture(new ConnectException("message dropped: " + call));
+      if (d.drops(call)) return CompletableFuture.failedFuture(new NotSent(new ConnectException("message dropped: " + call)));
     for (Delay d : delays) {
       if (!d.rule().drops(call)) continue;
       CompletableFuture<T> later = new CompletableFuture<>();
@@ -232,7 +233,7 @@ public final class InMemoryPeers {
           else later.complete(v);
         });
       };
-      Runnable reset = () -> later.completeExceptionally(new ConnectException("connection reset: " + call));
+      Runnable reset = () -> later.completeExceptionally(new NotSent(new ConnectException("connection reset: " + call)));
       synchronized (held) {
         held.add(new Held(nowMillis + d.millis(), call, release, reset));
       }
@@ -244,9 +245,9 @@ public final class InMemoryPeers {
   /** A failed stage when a crash or a partition stops {@code call}, else null. */
   private <T> CompletionStage<T> refused(Call call) {
     if (crashed.contains(call.from()) || crashed.contains(call.to()))
-      return CompletableFuture.failedFuture(new ConnectException("connection refused: " + call));
+      return CompletableFuture.failedFuture(new NotSent(new ConnectException("connection refused: " + call)));
     if (cuts.contains(Set.of(call.from(), call.to())))
-      return CompletableFuture.failedFuture(new ConnectException("network partition: " + call));
+      return CompletableFuture.failedFuture(new NotSent(new ConnectException("network partition: " + call)));
     return null;
   }
 
