@@ -214,14 +214,22 @@ class ClusterTokenTest {
     for (Map<String, String> headers : forgedHeaders()) wrong.add(headers.getOrDefault(Wire.TOKEN_HEADER, ""));
     for (String token : wrong) {
       try (Socket s = linkSocket(port)) {
-        var out = new DataOutputStream(s.getOutputStream());
+        // the hello and a call in one write: the server may close as soon as it has read the hello
+        var both = new java.io.ByteArrayOutputStream();
+        var out = new DataOutputStream(both);
         frame(out, Frames.hello(new Frames.Hello(token, token)));
         frame(out, Frames.call(41, Frames.Kind.READ, read));
+        s.getOutputStream().write(both.toByteArray());
         var in = new DataInputStream(s.getInputStream());
-        Frames.Answer a = Frames.readAnswer(readFrame(in));
-        assertEquals(0, a.id(), "answered a call on a link opened with " + abbreviate(token));
-        assertEquals(Frames.Result.REFUSED, a.result());
-        assertClosed(s);
+        try {
+          Frames.Answer a = Frames.readAnswer(readFrame(in));
+          assertEquals(0, a.id(), "answered a call on a link opened with " + abbreviate(token));
+          assertEquals(Frames.Result.REFUSED, a.result());
+          assertClosed(s);
+        } catch (java.net.SocketException reset) {
+          // closed with the call unread: a reset may come before the refusal is read; either way no answer
+          assertTrue(String.valueOf(reset.getMessage()).contains("reset"), reset.toString());
+        }
       }
     }
     try (Socket s = linkSocket(port)) {   // a first frame announced at 64 MiB: closed before anything is buffered
