@@ -79,6 +79,18 @@ class ForwardedWriteWithoutViewTest {
     }
   }
 
+  /** A view of two UP workers. */
+  private static ClusterView twoWorkers(String a, String b) {
+    return ClusterView.empty(BASE.vnodes())
+        .with(new Member(a, a + ".test", 8001, Member.Status.UP, "i1"), 1)
+        .with(new Member(b, b + ".test", 8001, Member.Status.UP, "i2"), 2);
+  }
+
+  /** A key whose primary in {@code view} is {@code primary}. */
+  private static String keyWithPrimary(ClusterView view, String primary) {
+    for (int i = 0; ; i++) if (view.owners("k" + i, 3).get(0).id().equals(primary)) return "k" + i;
+  }
+
   /** Waits until the worker has adopted {@code view}. */
   private static void awaitView(WorkerApi w, ClusterView view) {
     testKit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
@@ -111,11 +123,8 @@ class ForwardedWriteWithoutViewTest {
 
   @Test
   void theForwarderCoordinatesAWriteItsPrimaryAnsweredWithoutAView() throws Exception {
-    ClusterView view = ClusterView.empty(BASE.vnodes())
-        .with(new Member("w1", "w1.test", 8001, Member.Status.UP, "i1"), 1)
-        .with(new Member("w2", "w2.test", 8001, Member.Status.UP, "i2"), 2);
-    String key = "k0";
-    for (int i = 0; !view.owners(key, 3).get(0).id().equals("w2"); i++) key = "k" + i;
+    ClusterView view = twoWorkers("w1", "w2");
+    String key = keyWithPrimary(view, "w2");
     AtomicInteger forwards = new AtomicInteger();
     AtomicInteger replicated = new AtomicInteger();
     java.util.concurrent.atomic.AtomicReference<Forwarded> sent = new java.util.concurrent.atomic.AtomicReference<>();
@@ -196,11 +205,8 @@ class ForwardedWriteWithoutViewTest {
    */
   @Test
   void aForwardThatMayHaveLeftIsCoordinatedHereOnlyOnceThePrimaryCannotBeWritingIt() throws Exception {
-    ClusterView view = ClusterView.empty(BASE.vnodes())
-        .with(new Member("f1", "f1.test", 8001, Member.Status.UP, "i1"), 1)
-        .with(new Member("f2", "f2.test", 8001, Member.Status.UP, "i2"), 2);
-    String key = "k0";
-    for (int i = 0; !view.owners(key, 3).get(0).id().equals("f2"); i++) key = "k" + i;
+    ClusterView view = twoWorkers("f1", "f2");
+    String key = keyWithPrimary(view, "f2");
     java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
     WorkerApi f1 = start("f1", new InView(view) {
       @Override
