@@ -11,7 +11,9 @@ import io.ringkv.net.ControlPlaneClient;
 import io.ringkv.net.LinkServer;
 import io.ringkv.net.PeerLinks;
 import io.ringkv.net.Peers;
+import io.ringkv.storage.GroupCommit;
 import io.ringkv.storage.HybridClock;
+import io.ringkv.worker.LocalData;
 import io.ringkv.worker.Shards;
 import io.ringkv.worker.Store;
 import io.ringkv.worker.Worker;
@@ -37,13 +39,19 @@ import org.slf4j.LoggerFactory;
 public final class Guardian {
   private Guardian() {}
 
-  public static Behavior<Void> worker(NodeSettings settings, boolean adminStop) {
+  /** {@code data}: what the worker found in its data directory; closed when the worker's ActorSystem terminates. */
+  public static Behavior<Void> worker(NodeSettings settings, LocalData data, boolean adminStop) {
     return Behaviors.setup(ctx -> {
       warnIfProtectedMode(settings);
-      WorkerApi api = workerApi(ctx, settings, new PeerLinks(ctx.getSystem(), settings), new ControlPlaneClient(settings));
+      WorkerApi api = workerApi(ctx, settings, data, new PeerLinks(ctx.getSystem(), settings), new ControlPlaneClient(settings));
       // on SIGTERM (or any shutdown) leave the cluster and hand the keys over before the server unbinds
       AtomicBoolean crash = new AtomicBoolean();
       CoordinatedShutdown shutdown = CoordinatedShutdown.get(ctx.getSystem());
+      // the last writes reach the disk, and the directory's lock is free once the system has terminated
+      shutdown.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-data", () -> {
+        data.close();
+        return CompletableFuture.completedFuture(Done.done());
+      });
       shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "leave-cluster", () -> {
         // in local mode the whole cluster exits with the JVM: nobody is left to hand keys to
         boolean wholeClusterExits = adminStop && shutdown.getShutdownReason()
@@ -89,13 +97,21 @@ public final class Guardian {
     });
   }
 
-  /** A worker's actors: its store shards and the Worker that routes requests; also used by the simulations. */
+  /** A worker's actors without a data directory (the simulations). */
   public static WorkerApi workerApi(ActorContext<?> ctx, NodeSettings settings, Peers peers, ControlPlane controlPlane) {
+    return workerApi(ctx, settings, LocalData.inMemory(settings.storeShards()), peers, controlPlane);
+  }
+
+  /** A worker's actors: its store shards (with the data found on disk) and the Worker that routes requests. */
+  public static WorkerApi workerApi(ActorContext<?> ctx, NodeSettings settings, LocalData data, Peers peers,
+      ControlPlane controlPlane) {
     HybridClock clock = HybridClock.system(settings.maxClockSkew().toMillis(), settings.clockOffset().toMillis());
+    clock.observe(data.clock());   // never stamp below what this node stamped before it stopped
+    GroupCommit disk = data.startWriting(clock::current);
     List<ActorRef<Store.Command>> stores = new ArrayList<>();
     for (int i = 0; i < settings.storeShards(); i++)
-      stores.add(ctx.spawn(Store.create(clock, settings.tombstoneTtl()), "store-" + i));
-    WorkerEnv env = new WorkerEnv(settings, new Shards(stores), peers, clock);
+      stores.add(ctx.spawn(Store.create(clock, settings.tombstoneTtl(), data.shards().get(i), disk), "store-" + i));
+    WorkerEnv env = new WorkerEnv(settings, new Shards(stores), peers, clock, data);
     ActorRef<Worker.Command> worker = ctx.spawn(Worker.create(env, controlPlane), "worker");
     return new WorkerApi(env, worker, ctx.getSystem());
   }

@@ -4,6 +4,8 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.net.NodeIdProbe;
+import io.ringkv.storage.StorageException;
+import io.ringkv.worker.LocalData;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -42,6 +44,10 @@ public final class Main {
       System.err.println("ringkv: bad configuration: " + e.getMessage());
       System.exit(2);
       return;
+    } catch (StorageException e) {
+      System.err.println("ringkv: " + e.getMessage());
+      System.exit(2);
+      return;
     }
     // a node that stops by itself (e.g. its port was taken) ends the process with a non-zero code;
     // in local mode the process lives as long as its controller does
@@ -58,9 +64,16 @@ public final class Main {
     return ActorSystem.create(Guardian.controller(s), "controller", config);
   }
 
+  /** Starts a worker with the data in its data directory; throws {@link StorageException} if that directory must not be used. */
   public static ActorSystem<Void> startWorker(Config config, boolean adminStop) {
     NodeSettings s = NodeIdProbe.resolve(NodeSettings.from(config), config.getString("ringkv.node-id-fallback"));
-    return ActorSystem.create(Guardian.worker(s, adminStop), systemName(s.nodeId()), config);
+    LocalData data = LocalData.open(s);
+    try {
+      return ActorSystem.create(Guardian.worker(s, data, adminStop), systemName(s.nodeId()), config);
+    } catch (RuntimeException e) {
+      data.close();
+      throw e;
+    }
   }
 
   static List<ActorSystem<Void>> startLocal(Config config) {

@@ -7,6 +7,7 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import io.ringkv.storage.Durability;
 
 /** Everything a node reads from configuration, read once at start and passed down. */
 public record NodeSettings(
@@ -42,7 +43,11 @@ public record NodeSettings(
     Duration maxClockSkew,
     Duration clockOffset,
     int linkMaxConnections,
-    boolean checkClockAgainstController) {
+    boolean checkClockAgainstController,
+    String dataDir,
+    Durability durability,
+    Duration syncInterval,
+    long storageMemoryBytes) {
 
   /** The placeholders the repository's deployment files carried: a node refuses to start with one. */
   static final Set<String> SHIPPED_TOKENS = Set.of("CHANGE-ME-ringkv-demo-token", "ringkv-compose-dev-token");
@@ -66,6 +71,10 @@ public record NodeSettings(
         throw new IllegalArgumentException("a token is the placeholder from the repository; every node needs a secret of"
             + " its own, for example the output of `openssl rand -hex 32`");
     }
+    if (durability != Durability.MEMORY && (dataDir == null || dataDir.isBlank()))
+      throw new IllegalArgumentException("DATA_DIR must not be empty (or set DURABILITY=memory)");
+    if (syncInterval.isNegative() || syncInterval.isZero()) throw new IllegalArgumentException("SYNC_INTERVAL must be positive");
+    if (storageMemoryBytes < (8L << 20)) throw new IllegalArgumentException("STORAGE_MEMORY must be at least 8MiB");
     if (storeShards < 1) throw new IllegalArgumentException("STORE_SHARDS must be >= 1");
     if (peerPort < 0 || peerPort > 65535) throw new IllegalArgumentException("PEER_PORT must be between 0 and 65535");
     if (advertisePeerPort < 0 || advertisePeerPort > 65535)
@@ -109,7 +118,11 @@ public record NodeSettings(
         c.getDuration("max-clock-skew"),
         c.getDuration("testing.clock-offset"),
         c.getInt("link.max-connections"),
-        c.getBoolean("testing.check-clock-against-controller"));
+        c.getBoolean("testing.check-clock-against-controller"),
+        c.getString("storage.data-dir"),
+        Durability.parse(c.getString("storage.durability")),
+        c.getDuration("storage.sync-interval"),
+        c.getBytes("storage.memory"));
   }
 
   /** The ports of the embedded local cluster: controller first, then the workers. */
@@ -125,7 +138,7 @@ public record NodeSettings(
         requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin, registerBackoffMax,
         vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch, rebalanceParallelism,
         rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken, maxClockSkew, clockOffset,
-        linkMaxConnections, checkClockAgainstController);
+        linkMaxConnections, checkClockAgainstController, dataDir, durability, syncInterval, storageMemoryBytes);
   }
 
   public NodeSettings withNodeId(String id) {
@@ -133,7 +146,7 @@ public record NodeSettings(
         readQuorum, requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin,
         registerBackoffMax, vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch,
         rebalanceParallelism, rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken, maxClockSkew,
-        clockOffset, linkMaxConnections, checkClockAgainstController);
+        clockOffset, linkMaxConnections, checkClockAgainstController, dataDir, durability, syncInterval, storageMemoryBytes);
   }
 
   /** Every setting, the secrets masked ("" when unset, "***" when set): safe to log. */

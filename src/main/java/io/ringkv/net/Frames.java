@@ -42,7 +42,7 @@ import org.apache.pekko.util.ByteStringBuilder;
  * outcome   := byte 0 ACKED | short n | n x str16 node | version
  *            | byte 1 SUPERSEDED, 2 NOT_REACHED | short n | n x str16 node | str32 detail
  *            | byte 3 NO_VIEW, 4 EXPIRED | short 0 | str32 detail
- * applied   := byte 0 stored | byte 1 already held | byte 2 superseded | version held | byte 3 too far ahead
+ * applied   := byte 0 stored | byte 1 already held | byte 2 superseded | version held | byte 3 too far ahead | byte 4 not stored (disk)
  * str16     := unsigned short length | UTF-8;   str32 := int length | UTF-8
  * </pre>
  *
@@ -159,6 +159,7 @@ public final class Frames {
         case ALREADY_HELD -> 1;
         case SUPERSEDED -> 2;
         case TOO_FAR_AHEAD -> 3;
+        case NOT_STORED -> 4;
       });
       if (a.held() != null) w.version(a.held());
     }
@@ -171,6 +172,7 @@ public final class Frames {
       case 1 -> Applied.ALREADY_HELD;
       case 2 -> Applied.superseded(r.version());
       case 3 -> Applied.TOO_FAR_AHEAD;
+      case 4 -> Applied.NOT_STORED;
       default -> throw new Wire.BadInput("applied: unknown code");
     }));
   }

@@ -14,12 +14,15 @@ public record Applied(Outcome outcome, Version held) {
     /** The replica holds a newer version ({@code held}): this entry was not stored. */
     SUPERSEDED,
     /** The entry's timestamp is further ahead of the replica's wall clock than MAX_CLOCK_SKEW: refused. */
-    TOO_FAR_AHEAD
+    TOO_FAR_AHEAD,
+    /** The replica could not make the entry durable (its disk failed or is full): not stored. */
+    NOT_STORED
   }
 
   public static final Applied STORED = new Applied(Outcome.STORED, null);
   public static final Applied ALREADY_HELD = new Applied(Outcome.ALREADY_HELD, null);
   public static final Applied TOO_FAR_AHEAD = new Applied(Outcome.TOO_FAR_AHEAD, null);
+  public static final Applied NOT_STORED = new Applied(Outcome.NOT_STORED, null);
 
   public Applied {
     if ((outcome == Outcome.SUPERSEDED) != (held != null))

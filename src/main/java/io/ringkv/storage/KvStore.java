@@ -73,6 +73,14 @@ public final class KvStore {
     return held.hasVersion(v.version()) ? Applied.ALREADY_HELD : Applied.superseded(new Version(held.timestamp, held.node));
   }
 
+  /** What {@link #offer} would do with {@code version}, without storing anything. */
+  public Applied check(String key, Version version) {
+    int i = find(key);
+    if (i < 0 || table[i].olderThan(version)) return Applied.STORED;
+    Slot held = table[i];
+    return held.hasVersion(version) ? Applied.ALREADY_HELD : Applied.superseded(new Version(held.timestamp, held.node));
+  }
+
   /** Stores {@code v} if it is newer than what the key holds; returns whether it was stored. */
   public boolean apply(String key, Versioned v) {
     int i = find(key);
@@ -98,12 +106,12 @@ public final class KvStore {
     return true;
   }
 
-  /** Drops tombstones whose version is older than {@code timestamp}; returns how many. */
-  public int purgeTombstonesBefore(long timestamp) {
+  /** Drops tombstones whose version is older than {@code timestamp}, but those of the keys in {@code keep}; returns their keys. */
+  public List<String> purgeTombstonesBefore(long timestamp, java.util.function.Predicate<String> keep) {
     List<String> old = new ArrayList<>();
-    for (Slot s : table) if (s != null && s.isTombstone() && s.timestamp < timestamp) old.add(s.key);
+    for (Slot s : table) if (s != null && s.isTombstone() && s.timestamp < timestamp && !keep.test(s.key)) old.add(s.key);
     for (String key : old) removeAt(find(key));   // removing shifts slots: find each afresh
-    return old.size();
+    return old;
   }
 
   /** Live keys (tombstones not counted). */

@@ -86,7 +86,11 @@ public final class Hints extends AbstractBehavior<Hints.Command> {
   }
 
   private Behavior<Command> onDelivered(Delivered d) {
-    // stored, already there, or a newer version there: either way the owner needs this copy no more
+    if (d.applied().outcome() == Applied.Outcome.NOT_STORED) {
+      // its disk failed or is full: try again, it may have room by then
+      return onUndelivered(new Undelivered(d.id(), new IllegalStateException("not stored")));
+    }
+    // stored, already there, or a newer version there (or refused for good): the owner needs this copy no more
     pending.remove(d.id());
     return this;
   }

@@ -66,8 +66,14 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   /** {@code wallMillis}: this node's wall clock, which it checks against the controller's. */
   public static Behavior<Command> create(NodeSettings settings, ControlPlane controller, LongSupplier wallMillis,
       ActorRef<Worker.Command> worker) {
+    return create(settings, controller, wallMillis, worker, LocalData.inMemory(0));
+  }
+
+  /** {@code data}: the last view stored before a restart (offered at registration: a controller that restarted too resumes it), and where to store new ones. */
+  public static Behavior<Command> create(NodeSettings settings, ControlPlane controller, LongSupplier wallMillis,
+      ActorRef<Worker.Command> worker, LocalData data) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new MembershipLink(ctx, timers, settings, controller, wallMillis, worker)));
+        new MembershipLink(ctx, timers, settings, controller, wallMillis, worker, data)));
   }
 
   /** The link's own thread (application.conf), apart from the dispatcher that carries the data. */
@@ -88,6 +94,9 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private final ActorRef<Worker.Command> worker;
   private final String instance = UUID.randomUUID().toString();
   private ClusterView lastView;
+  private final LocalData data;
+  /** The last view stored before this process started (null: none): offered at registration until a view is adopted. */
+  private final ClusterView stored;
   private boolean registered;
   private boolean registering;
   private boolean started;
@@ -102,14 +111,16 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private boolean leaving;
 
   private MembershipLink(ActorContext<Command> ctx, TimerScheduler<Command> timers, NodeSettings settings,
-      ControlPlane controller, LongSupplier wallMillis, ActorRef<Worker.Command> worker) {
+      ControlPlane controller, LongSupplier wallMillis, ActorRef<Worker.Command> worker, LocalData data) {
     super(ctx);
+    this.data = data;
     this.timers = timers;
     this.settings = settings;
     this.controller = controller;
     this.wallMillis = wallMillis;
     this.worker = worker;
     this.lastView = ClusterView.empty(settings.vnodes());
+    this.stored = data.lastView();
     this.backoff = settings.registerBackoffMin();
     timers.startTimerAtFixedRate(Tick.INSTANCE, settings.heartbeatInterval());
   }
@@ -135,7 +146,10 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   }
 
   private Behavior<Command> onViewAdopted(ViewAdopted v) {
-    if (v.view().epoch() > lastView.epoch()) lastView = v.view();
+    if (v.view().epoch() > lastView.epoch()) {
+      lastView = v.view();
+      data.saveView(lastView);
+    }
     return this;
   }
 
@@ -155,7 +169,8 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private Behavior<Command> onRegisterNow() {
     if (registering || leaving) return this;
     registering = true;
-    var reg = new ControlPlane.Registration(settings.nodeId(), settings.advertiseHost(), settings.advertisePort(), instance, lastView);
+    var reg = new ControlPlane.Registration(settings.nodeId(), settings.advertiseHost(), settings.advertisePort(), instance,
+        stored != null && lastView.epoch() < stored.epoch() ? stored : lastView);
     long sent = wallMillis.getAsLong();
     getContext().pipeToSelf(controller.register(reg),
         (reply, err) -> err == null ? new RegisterAnswered(reply, sent) : new RegisterFailed(err));

@@ -27,8 +27,9 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * because owners hold newer versions is answered {@link WriteOutcome.Superseded} (a 503): it keeps
  * the one version it was given where it entered the cluster (stamping it again would make a second
  * version of one client write, and the history checker found exactly that when it was tried), and
- * this node's clock observes the newer versions, so a retry through it is stamped above them. An owner that failed, or had not
- * answered by the deadline, is handed to {@link Hints}, which offers it the write again.
+ * this node's clock observes the newer versions, so a retry through it is stamped above them. An
+ * owner that failed, could not store the write durably, or had not answered by the deadline, is
+ * handed to {@link Hints}, which offers it the write again.
  */
 public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
   public sealed interface Command {}
@@ -53,6 +54,8 @@ public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
   /** The refusals: the newer versions some owners hold, and the owners whose clocks refused this version. */
   private final Map<String, Version> newerHeld = new LinkedHashMap<>();
   private final Set<String> tooFarAhead = new LinkedHashSet<>();
+  /** The owners that could not make the write durable (a failed or full disk). */
+  private final Set<String> notStored = new LinkedHashSet<>();
   private final Entry entry;
   private QuorumCount count;
   private boolean answered;
@@ -84,12 +87,15 @@ public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
   }
 
   private Behavior<Command> onOffered(Offered o) {
-    waiting.remove(o.node());
+    Member owner = waiting.remove(o.node());
     if (o.applied().holds()) {
       count = count.ack(o.node());
     } else {
       if (o.applied().held() != null) newerHeld.put(o.node(), o.applied().held());
-      else {
+      else if (o.applied().outcome() == Applied.Outcome.NOT_STORED) {
+        notStored.add(o.node());
+        hints.tell(new Hints.Hint(owner, entry));   // its disk may have room again by then
+      } else {
         tooFarAhead.add(o.node());
         env.clock().refusedByPeer();
       }
@@ -135,6 +141,10 @@ public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
       for (Version held : newerHeld.values()) if (env.clock().admits(held.timestamp())) env.clock().observe(held.timestamp());
       return new WriteOutcome.Superseded(acks(), "owners " + String.join(", ", newerHeld.keySet())
           + " already hold a newer version of this key: " + tally());
+    }
+    if (!notStored.isEmpty()) {
+      return new WriteOutcome.NotReached(acks(), "owners " + String.join(", ", notStored) + " could not store the write"
+          + " durably (a failed or full disk): " + tally());
     }
     return new WriteOutcome.NotReached(acks(), "write quorum not reached: " + tally());
   }

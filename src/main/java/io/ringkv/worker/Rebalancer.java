@@ -177,13 +177,13 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
 
   /**
    * A batch pushed; it fails unless the target holds every entry now (stored, already there, or a
-   * newer version there): a target whose clock refused an entry as too far ahead does not have it,
-   * so this worker must keep its copy.
+   * newer version there): a target whose clock refused an entry as too far ahead, or that could not
+   * store it (its disk), does not have it, so this worker must keep its copy.
    */
   private CompletionStage<List<Applied>> pushed(RebalancePlan.Batch batch) {
     return env.peers().push(batch.target(), batch.entries()).thenApply(applied -> {
-      if (applied.stream().anyMatch(a -> a.outcome() == Applied.Outcome.TOO_FAR_AHEAD))
-        throw new IllegalStateException(batch.target().id() + " refused entries as too far ahead of its clock");
+      if (applied.stream().anyMatch(a -> !a.holds() && a.outcome() != Applied.Outcome.SUPERSEDED))
+        throw new IllegalStateException(batch.target().id() + " refused entries (too far ahead of its clock, or not stored)");
       return applied;
     });
   }

@@ -136,7 +136,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     ActorRef<Rebalancer.Finished> finished = ctx.messageAdapter(Rebalancer.Finished.class, WrappedFinished::new);
     this.rebalancer = ctx.spawn(Rebalancer.create(env, finished), "rebalancer");
     this.hints = ctx.spawn(Hints.create(env), "hints");
-    this.link = ctx.spawn(MembershipLink.create(env.settings(), controlPlane, env.clock()::wallMillis, ctx.getSelf()), "membership",
+    this.link = ctx.spawn(MembershipLink.create(env.settings(), controlPlane, env.clock()::wallMillis, ctx.getSelf(), env.data()), "membership",
         MembershipLink.dispatcher(ctx.getSystem().settings().config()));
   }
 

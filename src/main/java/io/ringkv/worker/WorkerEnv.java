@@ -17,12 +17,18 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
  * What a worker's actors share: its id, its store shards, its clock, its way to reach other nodes,
- * and whether it serves replica reads yet ({@code servesReads}: written by the {@link Worker} only,
+ * what it found in its data directory, and whether it serves replica reads yet ({@code servesReads}: written by the {@link Worker} only,
  * once, when this process has received its data; read by the replica-read service and the reads).
  */
-public record WorkerEnv(NodeSettings settings, Shards shards, Peers peers, HybridClock clock, AtomicBoolean servesReads) {
+public record WorkerEnv(NodeSettings settings, Shards shards, Peers peers, HybridClock clock, LocalData data,
+    AtomicBoolean servesReads) {
+  /** A worker without a data directory. */
   public WorkerEnv(NodeSettings settings, Shards shards, Peers peers, HybridClock clock) {
-    this(settings, shards, peers, clock, new AtomicBoolean());
+    this(settings, shards, peers, clock, LocalData.inMemory(0), new AtomicBoolean());
+  }
+
+  public WorkerEnv(NodeSettings settings, Shards shards, Peers peers, HybridClock clock, LocalData data) {
+    this(settings, shards, peers, clock, data, new AtomicBoolean());
   }
 
   public String self() {

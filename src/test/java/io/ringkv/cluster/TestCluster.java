@@ -6,6 +6,8 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.ringkv.Main;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.io.UncheckedIOException;
 import java.io.OutputStream;
 import java.net.ServerSocket;
@@ -50,8 +52,20 @@ public final class TestCluster implements AutoCloseable {
       .build();
   private final Duration requestTimeout = Duration.ofSeconds(10);
 
+  /** Every worker's data directory is {@code <this>/<node id>}: a restarted worker finds its data again. */
+  private final Path dataDir;
+
   private TestCluster(Map<String, Object> overrides) {
     this.overrides = Map.copyOf(overrides);
+    try {
+      this.dataDir = Files.createTempDirectory("ringkv-test-data-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public Path dataDir() {
+    return dataDir;
   }
 
   /** Starts a controller and {@code workers} workers with the default configuration, and waits until all are UP. */
@@ -143,7 +157,7 @@ public final class TestCluster implements AutoCloseable {
     }
   }
 
-  /** Starts the node again under the same id and port (a new process: no data); waits until it serves HTTP. */
+  /** Starts the node again under the same id and port (a new process, with its data directory); waits until it serves HTTP. */
   public void restart(String node) {
     if (isRunning(node)) throw new IllegalStateException(node + " is running; stop it first");
     startNode(node, port(node), false);
@@ -151,14 +165,17 @@ public final class TestCluster implements AutoCloseable {
 
   /**
    * Starts a worker process outside this cluster's bookkeeping (e.g. a second process claiming an
-   * existing node id) on a free port; the caller stops it with {@code terminate()}.
+   * existing node id, on another machine) on a free port; the caller stops it with {@code terminate()}.
    */
   public ActorSystem<Void> startStrayWorker(String id, int port) {
-    return Main.startWorker(config(id, port), true);
+    // a process of its own elsewhere: its own data directory too (on the same one it would not start, see DataDirTest)
+    return Main.startWorker(ConfigFactory.parseMap(Map.of("ringkv.storage.data-dir", dataDir.resolve("stray-" + port).toString()))
+        .withFallback(config(id, port)), true);
   }
 
   public Config config(String id, int port) {
     Map<String, Object> m = new HashMap<>(overrides);
+    m.putIfAbsent("ringkv.storage.data-dir", dataDir.toString());
     m.put("ringkv.node-id", id);
     m.put("ringkv.http.host", "127.0.0.1");
     m.put("ringkv.http.port", port);
@@ -204,6 +221,16 @@ public final class TestCluster implements AutoCloseable {
       } catch (RuntimeException e) {
         // keep closing the others
       }
+    }
+    deleteRecursively(dataDir);
+  }
+
+  public static void deleteRecursively(Path dir) {
+    if (!Files.exists(dir)) return;
+    try (var files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // a temporary directory: what is left is harmless
     }
   }
 

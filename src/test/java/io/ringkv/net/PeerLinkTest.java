@@ -90,7 +90,7 @@ class PeerLinkTest {
 
     cluster.crash("worker1");
     assertThrows(Exception.class, () -> await(peers.fetch(w1, "link-a")), "a call to a stopped peer must fail");
-    cluster.restart("worker1");   // same port, a new process without data
+    cluster.restart("worker1");   // same port, a new process
     TestCluster.awaitAssert(DEADLINE, () -> {
       try {
         assertEquals(List.of(Applied.STORED), await(peers.replicate(w1, List.of(entry("link-d", "v4", 200)))));

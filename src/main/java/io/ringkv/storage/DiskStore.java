@@ -1,0 +1,266 @@
+package io.ringkv.storage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.BiConsumer;
+import java.util.stream.Stream;
+import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.CompressionType;
+import org.rocksdb.LRUCache;
+import org.rocksdb.Options;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteBufferManager;
+import org.rocksdb.WriteOptions;
+
+/**
+ * One worker's data on disk: a RocksDB database in its own directory. Every key's current version
+ * (tombstones included) under {@code 'd' + key}, and the node's own state under {@code 'm' + name}:
+ * its id, its clock's reading at the last write, its last view.
+ *
+ * <p>Opening refuses, with a message that names the directory, whatever would make the node start
+ * empty or share its data: a directory in use by another process (RocksDB's LOCK), a directory that
+ * is not empty but holds no database, a database that cannot be read (corrupt), and one that
+ * belongs to another node id. Off-heap memory is bounded: the memtables are charged to the block
+ * cache, whose size is the one budget given. Not thread-safe for writes: {@link GroupCommit}'s
+ * thread is the one writer; {@link #load} and the metadata reads run before it starts.
+ */
+public final class DiskStore implements AutoCloseable {
+  private static final byte DATA = 'd';
+  private static final byte META = 'm';
+  static final String NODE_ID = "node-id";
+  static final String CLOCK = "clock";
+  static final String VIEW = "view";
+
+  static {
+    RocksDB.loadLibrary();
+  }
+
+  private final Path dir;
+  private final LRUCache cache;
+  private final WriteBufferManager buffers;
+  private final Options options;
+  private final WriteOptions synced = new WriteOptions().setSync(true);
+  private final WriteOptions unsynced = new WriteOptions();
+  private RocksDB db;
+
+  private DiskStore(Path dir, long memoryBytes, boolean create) {
+    this.dir = dir;
+    this.cache = new LRUCache(memoryBytes);
+    this.buffers = new WriteBufferManager(memoryBytes / 2, cache);
+    this.options = new Options()
+        .setCreateIfMissing(create)
+        .setWriteBufferManager(buffers)
+        .setWriteBufferSize(Math.min(32L << 20, Math.max(1L << 20, memoryBytes / 4)))
+        .setMaxWriteBufferNumber(2)
+        .setCompressionType(CompressionType.LZ4_COMPRESSION)
+        .setMaxOpenFiles(512)
+        .setMaxBackgroundJobs(2)
+        .setKeepLogFileNum(3)
+        .setMaxLogFileSize(8L << 20)
+        .setTableFormatConfig(new BlockBasedTableConfig().setBlockCache(cache).setCacheIndexAndFilterBlocks(true));
+  }
+
+  /**
+   * Opens (or, in an empty or missing directory, creates) the database of node {@code nodeId} in
+   * {@code dir}, with {@code memoryBytes} of off-heap memory at most (block cache and memtables).
+   */
+  public static DiskStore open(Path dir, String nodeId, long memoryBytes) {
+    boolean fresh = prepare(dir);
+    DiskStore d = new DiskStore(dir, memoryBytes, fresh);
+    try {
+      d.db = d.openDb();
+      byte[] owner = d.meta(NODE_ID);
+      if (owner == null) {
+        d.putMeta(NODE_ID, nodeId.getBytes(StandardCharsets.UTF_8));
+      } else if (!new String(owner, StandardCharsets.UTF_8).equals(nodeId)) {
+        throw new StorageException("the data directory " + dir + " holds the data of node '"
+            + new String(owner, StandardCharsets.UTF_8) + "', not of '" + nodeId + "': refusing to start on it");
+      }
+      return d;
+    } catch (RuntimeException e) {
+      d.close();
+      throw e;
+    }
+  }
+
+  /** Checks the directory (creating it if missing); returns whether it is empty, i.e. a new database may be created in it. */
+  private static boolean prepare(Path dir) {
+    try {
+      if (Files.exists(dir) && !Files.isDirectory(dir))
+        throw new StorageException("the data directory " + dir + " is not a directory");
+      Files.createDirectories(dir);
+      if (!Files.isReadable(dir) || !Files.isWritable(dir) || !Files.isExecutable(dir))
+        throw new StorageException("the data directory " + dir + " is not readable and writable by this process");
+      boolean empty;
+      try (Stream<Path> files = Files.list(dir)) {
+        empty = files.findAny().isEmpty();
+      }
+      if (!empty && !Files.exists(dir.resolve("CURRENT"))) {
+        throw new StorageException("the data directory " + dir + " is not empty but holds no ringkv database (no CURRENT"
+            + " file): refusing to start, which would start this node empty. Point DATA_DIR at the node's data, or at an"
+            + " empty directory to start empty");
+      }
+      return empty;
+    } catch (IOException e) {
+      throw new StorageException("the data directory " + dir + " cannot be used: " + e, e);
+    }
+  }
+
+  private RocksDB openDb() {
+    try {
+      return RocksDB.open(options, dir.toString());
+    } catch (RocksDBException e) {
+      String status = e.getMessage() == null ? String.valueOf(e.getStatus()) : e.getMessage();
+      if (status.contains("lock") || status.contains("LOCK"))
+        throw new StorageException("the data directory " + dir + " is in use by another process (" + status + ")", e);
+      throw new StorageException("the data in " + dir + " cannot be opened (" + status + "): refusing to start, which would"
+          + " start this node empty. Repair or restore the directory, or move it aside to start empty", e);
+    }
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  /** Reads every stored entry, in key order. */
+  public void load(BiConsumer<String, Versioned> each) {
+    try (ReadOptions ro = new ReadOptions().setFillCache(false); RocksIterator it = db.newIterator(ro)) {
+      for (it.seek(new byte[] {DATA}); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        if (k.length == 0 || k[0] != DATA) break;
+        String key = new String(k, 1, k.length - 1, StandardCharsets.UTF_8);
+        Versioned v;
+        try {
+          v = decode(it.value());
+        } catch (RuntimeException e) {
+          throw new StorageException("the data in " + dir + " is corrupt: the entry of key '" + key + "' cannot be decoded ("
+              + e + "): refusing to start", e);
+        }
+        each.accept(key, v);
+      }
+      it.status();
+    } catch (RocksDBException e) {
+      throw new StorageException("the data in " + dir + " cannot be read (" + e.getMessage() + ")", e);
+    }
+  }
+
+  /** The clock reading stored with the last write, or 0. */
+  public long clock() {
+    byte[] b = meta(CLOCK);
+    return b == null || b.length != Long.BYTES ? 0 : ByteBuffer.wrap(b).getLong();
+  }
+
+  public byte[] meta(String name) {
+    try {
+      return db.get(metaKey(name));
+    } catch (RocksDBException e) {
+      throw new StorageException("the data in " + dir + " cannot be read (" + e.getMessage() + ")", e);
+    }
+  }
+
+  /** Stores a piece of the node's own state, fsynced. */
+  void putMeta(String name, byte[] value) {
+    try {
+      db.put(synced, metaKey(name), value);
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot write to " + dir + " (" + e.getMessage() + ")", e);
+    }
+  }
+
+  /** The last view this node adopted (JSON), or null. */
+  public byte[] view() {
+    return meta(VIEW);
+  }
+
+  /**
+   * Writes {@code puts}, {@code deletes}, a new last view (null: unchanged) and the clock reading
+   * {@code clock} in one atomic batch; with {@code sync} it is in the write-ahead log and fsynced
+   * when this returns.
+   */
+  public void write(List<Entry> puts, List<String> deletes, byte[] view, long clock, boolean sync) throws RocksDBException {
+    try (WriteBatch batch = new WriteBatch()) {
+      batch.put(metaKey(CLOCK), ByteBuffer.allocate(Long.BYTES).putLong(clock).array());
+      if (view != null) batch.put(metaKey(VIEW), view);
+      for (Entry e : puts) batch.put(dataKey(e.key()), encode(e.versioned()));
+      for (String k : deletes) batch.delete(dataKey(k));
+      db.write(sync ? synced : unsynced, batch);
+    }
+  }
+
+  /** Fsyncs what the write-ahead log holds. */
+  public void sync() throws RocksDBException {
+    db.flushWal(true);
+  }
+
+  /** Closes and opens the database again: after a write error (a full disk), RocksDB takes no writes until then. */
+  public void reopen() {
+    if (db != null) db.close();
+    db = null;
+    db = openDb();
+  }
+
+  /** Bytes of this node's data files (SST files, write-ahead log and memtables not included). */
+  public long sstBytes() {
+    try {
+      return db.getLongProperty("rocksdb.total-sst-files-size");
+    } catch (RocksDBException e) {
+      return -1;
+    }
+  }
+
+  @Override
+  public void close() {
+    if (db != null) db.close();
+    db = null;
+    options.close();
+    buffers.close();
+    cache.close();
+    synced.close();
+    unsynced.close();
+  }
+
+  private static byte[] dataKey(String key) {
+    return prefixed(DATA, key);
+  }
+
+  private static byte[] metaKey(String name) {
+    return prefixed(META, name);
+  }
+
+  private static byte[] prefixed(byte prefix, String s) {
+    byte[] b = s.getBytes(StandardCharsets.UTF_8);
+    byte[] out = new byte[b.length + 1];
+    out[0] = prefix;
+    System.arraycopy(b, 0, out, 1, b.length);
+    return out;
+  }
+
+  /** {@code long timestamp | short node length | node | byte 1 tombstone or 0 value | value (UTF-8)}. */
+  static byte[] encode(Versioned v) {
+    byte[] node = v.version().node().getBytes(StandardCharsets.UTF_8);
+    byte[] value = v.isTombstone() ? new byte[0] : v.value().getBytes(StandardCharsets.UTF_8);
+    return ByteBuffer.allocate(8 + 2 + node.length + 1 + value.length)
+        .putLong(v.version().timestamp()).putShort((short) node.length).put(node)
+        .put((byte) (v.isTombstone() ? 1 : 0)).put(value).array();
+  }
+
+  static Versioned decode(byte[] b) {
+    ByteBuffer in = ByteBuffer.wrap(b);
+    long ts = in.getLong();
+    int nodeLength = in.getShort() & 0xFFFF;
+    String node = new String(b, in.position(), nodeLength, StandardCharsets.UTF_8);
+    in.position(in.position() + nodeLength);
+    boolean tombstone = in.get() == 1;
+    Version version = new Version(ts, node);
+    if (tombstone) return Versioned.tombstone(version);
+    return new Versioned(new String(b, in.position(), in.remaining(), StandardCharsets.UTF_8), version);
+  }
+}

@@ -1,0 +1,119 @@
+package io.ringkv.worker;
+
+import io.ringkv.cluster.ClusterView;
+import io.ringkv.config.NodeSettings;
+import io.ringkv.net.Wire;
+import io.ringkv.storage.DiskStore;
+import io.ringkv.storage.Durability;
+import io.ringkv.storage.GroupCommit;
+import io.ringkv.storage.KvStore;
+import io.ringkv.storage.StorageException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.LongSupplier;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a worker finds in its data directory when it starts ({@code DATA_DIR/<node id>}): its keys,
+ * already split over its store shards, its clock's last stored reading and its last view; and the
+ * means to keep writing them ({@link #startWriting}). In {@code memory} mode, nothing.
+ */
+public final class LocalData implements AutoCloseable {
+  private final DiskStore disk;
+  private final Durability durability;
+  private final java.time.Duration syncInterval;
+  private final List<KvStore> shards;
+  private final long clock;
+  private final ClusterView lastView;
+  private volatile GroupCommit commit;
+
+  private LocalData(DiskStore disk, Durability durability, java.time.Duration syncInterval, List<KvStore> shards, long clock,
+      ClusterView lastView) {
+    this.disk = disk;
+    this.durability = durability;
+    this.syncInterval = syncInterval;
+    this.shards = shards;
+    this.clock = clock;
+    this.lastView = lastView;
+  }
+
+  /** No data directory: every shard starts empty, nothing is written. */
+  public static LocalData inMemory(int shards) {
+    List<KvStore> empty = new ArrayList<>();
+    for (int i = 0; i < shards; i++) empty.add(new KvStore());
+    return new LocalData(null, Durability.MEMORY, java.time.Duration.ZERO, List.copyOf(empty), 0, null);
+  }
+
+  /** Opens the node's data directory and reads it all; throws {@link StorageException} if the node must not start. */
+  public static LocalData open(NodeSettings s) {
+    if (s.durability() == Durability.MEMORY) return inMemory(s.storeShards());
+    Path dir = Path.of(s.dataDir()).resolve(s.nodeId());
+    long start = System.nanoTime();
+    DiskStore disk = DiskStore.open(dir, s.nodeId(), s.storageMemoryBytes());
+    try {
+      List<KvStore> shards = new ArrayList<>();
+      for (int i = 0; i < s.storeShards(); i++) shards.add(new KvStore());
+      int[] keys = new int[1];
+      disk.load((key, v) -> {
+        shards.get(Shards.indexOf(key, shards.size())).apply(key, v);
+        keys[0]++;
+      });
+      ClusterView view = null;
+      byte[] json = disk.view();
+      if (json != null) {
+        try {
+          view = Wire.readView(Wire.JSON.readTree(json), s.vnodes());
+        } catch (Exception e) {
+          LoggerFactory.getLogger(LocalData.class).warn("the last view stored in {} cannot be read ({}): starting without it", dir, e.toString());
+        }
+      }
+      LoggerFactory.getLogger(LocalData.class).info("{}: {} keys read from {} in {} ms ({} mode)", s.nodeId(), keys[0], dir,
+          (System.nanoTime() - start) / 1_000_000, s.durability());
+      return new LocalData(disk, s.durability(), s.syncInterval(), List.copyOf(shards), disk.clock(), view);
+    } catch (RuntimeException e) {
+      disk.close();
+      throw e;
+    }
+  }
+
+  /** The keys found, one map per store shard (each goes to the one store actor that owns it). */
+  public List<KvStore> shards() {
+    return shards;
+  }
+
+  /** The clock's reading stored with the last write: at or above every version this node stamped before. */
+  public long clock() {
+    return clock;
+  }
+
+  /** The last view this node adopted before it stopped, or null. */
+  public ClusterView lastView() {
+    return lastView;
+  }
+
+  public Durability durability() {
+    return durability;
+  }
+
+  /** Starts the group commit thread (null in memory mode); {@code clock}: the clock's reading, stored with every batch. */
+  public GroupCommit startWriting(LongSupplier clock) {
+    if (disk == null) return null;
+    if (commit == null) commit = new GroupCommit(disk, durability, syncInterval, clock);
+    return commit;
+  }
+
+  /** Stores the view this node adopted (not waited for). */
+  public void saveView(ClusterView view) {
+    GroupCommit c = commit;
+    if (c != null) c.submitView(Wire.bytes(Wire.view(view)));
+  }
+
+  /** Writes what is queued and closes the database (its lock is free after this). */
+  @Override
+  public void close() {
+    GroupCommit c = commit;
+    if (c != null) c.close();
+    if (disk != null) disk.close();
+  }
+}
