@@ -22,18 +22,13 @@ import org.slf4j.LoggerFactory;
  * stamped so far; when no write comes, the reading is stored every {@code syncInterval} if it moved.
  * A failed write (a full disk) fails its callbacks; the next batch reopens the database first.
  */
-public final class GroupCommit implements AutoCloseable {
+public final class GroupCommit implements Committer, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(GroupCommit.class);
   /** The most bytes of keys and values in one batch. */
   static final long MAX_GROUP_BYTES = 8L << 20;
   /** Writes waiting at most; past this, {@link #submit} refuses (the store answers "not stored", a 503). */
   static final int MAX_WAITING = 65_536;
   private static final long RETRY_PAUSE_MILLIS = 200;
-
-  /** Told once whether the write is on disk as the durability asks. Runs on the commit thread: keep it short. */
-  public interface Callback {
-    void done(boolean stored);
-  }
 
   private record Job(List<Entry> puts, List<String> deletes, byte[] view, Callback callback, long bytes) {}
 
@@ -62,7 +57,8 @@ public final class GroupCommit implements AutoCloseable {
     thread.start();
   }
 
-  /** Queues a write; false when {@link #MAX_WAITING} writes are waiting already (the callback is not called then). */
+  /** Queues a write; false when {@link #MAX_WAITING} writes are waiting already. The callback runs on the commit thread: keep it short. */
+  @Override
   public boolean submit(List<Entry> puts, List<String> deletes, Callback callback) {
     if (closing) return false;
     long bytes = 0;

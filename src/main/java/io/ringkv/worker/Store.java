@@ -2,6 +2,7 @@ package io.ringkv.worker;
 
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
+import io.ringkv.storage.Committer;
 import io.ringkv.storage.GroupCommit;
 import io.ringkv.storage.HybridClock;
 import io.ringkv.storage.KvStore;
@@ -71,19 +72,19 @@ public final class Store extends AbstractBehavior<Store.Command> {
   }
 
   /** A store that starts with {@code loaded} (its slice of the data on disk) and writes through {@code disk} (null: memory only). */
-  public static Behavior<Command> create(HybridClock clock, Duration tombstoneTtl, KvStore loaded, GroupCommit disk) {
+  public static Behavior<Command> create(HybridClock clock, Duration tombstoneTtl, KvStore loaded, Committer disk) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Store(ctx, timers, clock, tombstoneTtl, loaded, disk)));
   }
 
   private final KvStore store;
-  private final GroupCommit disk;
+  private final Committer disk;
   /** Writes on their way to disk, the newest per key: not acknowledged, not in the map yet. */
   private final Map<String, Versioned> pending = new HashMap<>();
   private final HybridClock clock;
   private final Duration tombstoneTtl;
 
   private Store(ActorContext<Command> ctx, TimerScheduler<Command> timers, HybridClock clock, Duration ttl, KvStore loaded,
-      GroupCommit disk) {
+      Committer disk) {
     super(ctx);
     this.store = loaded;
     this.disk = disk;
