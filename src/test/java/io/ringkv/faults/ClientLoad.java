@@ -34,6 +34,8 @@ final class ClientLoad implements AutoCloseable {
   private final java.util.Queue<String> errorDetails = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private final java.util.concurrent.atomic.AtomicInteger errorCount = new java.util.concurrent.atomic.AtomicInteger();
   private volatile boolean running = true;
+  /** While set, the clients send nothing new (a schedule reads every key back without writes in between). */
+  private volatile boolean held;
 
   ClientLoad(ProcessCluster cluster, History history, List<String> keys, int clients, Duration pause, long seed,
       String tag) {
@@ -51,6 +53,11 @@ final class ClientLoad implements AutoCloseable {
     }
   }
 
+  /** Holds the clients (true) or lets them go on (false); an operation under way completes. */
+  void hold(boolean hold) {
+    held = hold;
+  }
+
   ClientLoad start() {
     threads.forEach(Thread::start);
     return this;
@@ -61,6 +68,10 @@ final class ClientLoad implements AutoCloseable {
         .connectTimeout(Duration.ofSeconds(1)).build();
     long seq = 0;
     while (running) {
+      if (held) {
+        LockSupport.parkNanos(1_000_000);
+        continue;
+      }
       String key = keys.get(rnd.nextInt(keys.size()));
       String via = ProcessCluster.WORKERS.get(rnd.nextInt(ProcessCluster.WORKERS.size()));
       int dice = rnd.nextInt(100);

@@ -56,7 +56,7 @@ class FaultSuiteIT {
   }
 
   enum Schedule { KILL_WORKER, KILL_CONTROLLER, SHORT_PAUSE, LONG_PAUSE, PARTITION, DELAY, SLOW_PRIMARY, KILL_AFTER_ACK,
-    LINK_CUT, CLOCK_AHEAD, HOSTILE }
+    LINK_CUT, CLOCK_AHEAD, HOSTILE, KILL_ALL }
 
   /**
    * Every schedule. SLOW_PRIMARY found a GET answering "not found" for about 5 s after a PUT of the
@@ -141,14 +141,28 @@ class FaultSuiteIT {
     runSchedules(1, SCALE.everyScheduleWithR1() ? DEFAULT_SCHEDULES : List.of(Schedule.KILL_WORKER));
   }
 
+  /** The same kill of every process with DURABILITY=async: a crash of the processes loses nothing there either (a power cut could). */
+  @Test
+  void wholeClusterKillInAsyncMode() {
+    if (!ONLY.isEmpty() && !ONLY.equals(Schedule.KILL_ALL.name())) return;
+    runSchedules(2, List.of(Schedule.KILL_ALL), "async");
+  }
+
   private void runSchedules(int readQuorum, List<Schedule> schedules) {
-    Map<String, String> env = readQuorum == 2 ? Map.of() : Map.of("READ_QUORUM", String.valueOf(readQuorum));
+    runSchedules(readQuorum, schedules, "fsync");
+  }
+
+  private void runSchedules(int readQuorum, List<Schedule> schedules, String durability) {
+    Map<String, String> env = new java.util.HashMap<>();
+    if (readQuorum != 2) env.put("READ_QUORUM", String.valueOf(readQuorum));
+    if (!durability.equals("fsync")) env.put("DURABILITY", durability);
     List<String> failures = new ArrayList<>();
     long t0 = System.nanoTime();
-    try (ProcessCluster c = ProcessCluster.start(JAR, DIR.resolve("fault-logs").resolve("r" + readQuorum), net, env,
+    String name = "r" + readQuorum + (durability.equals("fsync") ? "" : "-" + durability);
+    try (ProcessCluster c = ProcessCluster.start(JAR, DIR.resolve("fault-logs").resolve(name), net, env,
         PROXIED, FaultSuiteIT::log)) {
-      log("R=" + readQuorum + ": cluster settled " + Figures.secs(System.nanoTime() - t0) + " after the start");
-      Session s = new Session(c, readQuorum);
+      log("R=" + readQuorum + " " + durability + ": cluster settled " + Figures.secs(System.nanoTime() - t0) + " after the start");
+      Session s = new Session(c, readQuorum, durability);
       try (AutoCloseable closing = s.pool::shutdownNow) {
         for (int round = 0; round < ROUNDS; round++) {
           for (Schedule sch : schedules) {
@@ -189,15 +203,19 @@ class FaultSuiteIT {
   private static final class Session {
     private final ProcessCluster c;
     private final int readQuorum;
+    private final String durability;
+    /** The load of the schedule under way. */
+    private ClientLoad load;
     private final List<String> failures = new ArrayList<>();
     private final ExecutorService pool = Executors.newFixedThreadPool(4 * ProcessCluster.WORKERS.size());
     private long totalKeys;
     /** Copies beyond N per key found after the previous schedule (stray copies stay until a view change). */
     private long lastSurplus;
 
-    Session(ProcessCluster c, int readQuorum) {
+    Session(ProcessCluster c, int readQuorum, String durability) {
       this.c = c;
       this.readQuorum = readQuorum;
+      this.durability = durability;
     }
 
     Figures.Row run(Schedule sch, int round) {
@@ -218,6 +236,7 @@ class FaultSuiteIT {
         try (ClientLoad load = new ClientLoad(c, h, keys, SCALE.clients(), SCALE.pace(), 1000L * sch.ordinal() + readQuorum, tag)
             .start()) {
           loadFor(SCALE.before());
+          this.load = load;
           o = inject(sch, mon, keys, h);
           loadFor(SCALE.after());
           load.close();
@@ -314,6 +333,7 @@ class FaultSuiteIT {
         case LINK_CUT: return linkCut(PROXIED, mon, keys);
         case CLOCK_AHEAD: return clockAhead("worker1", mon, keys);
         case HOSTILE: return hostile(mon);
+        case KILL_ALL: return killAll(mon, keys, h);
         default: throw new IllegalArgumentException(sch.toString());
       }
     }
@@ -356,6 +376,31 @@ class FaultSuiteIT {
           "–", Figures.secs(tCopies - tBack) + " after all workers re-registered (after the restart: JVM answering HTTP "
               + Figures.secs(tLive - tRestart) + ", all 4 UP " + Figures.secs(tBack - tRestart) + ")", downs + " DOWNs", tKill, tEnd,
           List.of());
+    }
+
+    /** A power cut of the whole cluster, as far as processes go: every process killed at once under load, then all started again. */
+    private Outcome killAll(MembershipMonitor mon, List<String> keys, History h) {
+      event("kill -9 of every process");
+      long tKill = System.nanoTime();
+      List<String> all = new ArrayList<>(ProcessCluster.WORKERS);
+      all.add(ProcessCluster.CONTROLLER);
+      all.parallelStream().forEach(c::kill9);
+      loadFor(Duration.ofSeconds(1));
+      load.hold(true);   // no new writes until every key was read back
+      event("restart every process");
+      long tRestart = System.nanoTime();
+      c.startNode(ProcessCluster.CONTROLLER);
+      for (String w : ProcessCluster.WORKERS) c.startNode(w);
+      long tBack = awaitAllUp(mon, tRestart, SETTLE);
+      c.awaitSettled(SETTLE);
+      long tServing = System.nanoTime();
+      readEveryKey(h, keys);   // every write acknowledged before the kill must be read now
+      load.hold(false);
+      long tCopies = awaitCopies(keys, ProcessCluster.WORKERS.size(), SETTLE);
+      loadFor(Duration.ofSeconds(1));
+      return new Outcome("kill -9 of every process (" + durability + "), restart all", "every node", "–",
+          Figures.secs(tCopies - tRestart) + " after the restart (all 4 UP " + Figures.secs(tBack - tRestart)
+              + ", serving reads " + Figures.secs(tServing - tRestart) + ")", "–", tKill, System.nanoTime(), List.of());
     }
 
     private Outcome shortPause(String w, MembershipMonitor mon, List<String> keys) {
@@ -664,6 +709,18 @@ class FaultSuiteIT {
     // --- helpers ----------------------------------------------------------------------------------
 
     /** Writes every key once (recorded in the history as client "populate"), retrying until acknowledged. */
+    /** A GET of every key, through the workers in turn, into the history (the checker judges each read). */
+    private void readEveryKey(History h, List<String> keys) {
+      for (int i = 0; i < keys.size(); i++) {
+        String k = keys.get(i);
+        String via = ProcessCluster.WORKERS.get(i % ProcessCluster.WORKERS.size());
+        long id = h.invoke("read-back", Op.Type.GET, k, null, via);
+        Http.Resp r = c.http.get(c.url(via) + "/kv?key=" + Http.enc(k), ClientLoad.CLIENT_TIMEOUT);
+        if (r.status() == 200) h.complete(id, 200, r.body().path("version").asText(null), r.body().path("value").asText(null));
+        else h.complete(id, r.status(), null, null);
+      }
+    }
+
     private void populate(History h, List<String> keys) {
       ExecutorService pool = Executors.newFixedThreadPool(4);
       AtomicInteger turn = new AtomicInteger();

@@ -39,6 +39,8 @@ final class ProcessCluster implements AutoCloseable {
   private final Path jar;
   private final Path cds;
   private final Path logDir;
+  /** The workers' DATA_DIR (each keeps its data in {@code <this>/<node id>}): emptied when the cluster starts, kept across restarts. */
+  private final Path dataDir;
   private final Network net;
   private final Map<String, String> extraEnv;
   private final String proxied;
@@ -91,6 +93,8 @@ final class ProcessCluster implements AutoCloseable {
       for (Path p : old.toList()) if (p.toString().endsWith(".log")) Files.delete(p);   // an earlier run's
     }
     killOrphans(logDir, log);
+    this.dataDir = logDir.resolve("data");
+    deleteTree(dataDir);   // an earlier run's
     this.cds = classDataArchive(jar, logDir.getParent(), log);
     Runtime.getRuntime().addShutdownHook(shutdownHook);
     this.net = net;
@@ -177,6 +181,7 @@ final class ProcessCluster implements AutoCloseable {
     env.put("PORT", String.valueOf(net.portOf(node)));
     env.put("BIND_HOST", net.hostOf(node));
     env.put("CLUSTER_TOKEN", token);
+    env.put("DATA_DIR", dataDir.toAbsolutePath().toString());
     env.put("ADVERTISE_HOST", node.equals(proxied) ? net.harnessHost() : net.hostOf(node));
     env.put("ADVERTISE_PORT", String.valueOf(node.equals(proxied) ? proxy.port() : net.portOf(node)));
     if (node.equals(proxied)) {
@@ -409,6 +414,13 @@ final class ProcessCluster implements AutoCloseable {
               h.destroyForcibly();
             });
       }
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) return;
+    try (var files = Files.walk(dir)) {
+      for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
     }
   }
 

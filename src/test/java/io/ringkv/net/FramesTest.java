@@ -40,8 +40,8 @@ class FramesTest {
     for (Frames.Result r : Frames.Result.values())
       results[Frames.answer(0, r, ByteString.emptyByteString()).apply(4)] = 1;
     assertEquals(ByteString.fromArray(new byte[] {1, 1, 1, 1}), ByteString.fromArray(results), "results 0..3");
-    assertEquals(ByteString.fromArray(new byte[] {0, 0, 0, 3, 0, 1, 3}),
-        Frames.applied(List.of(Applied.STORED, Applied.ALREADY_HELD, Applied.TOO_FAR_AHEAD)));
+    assertEquals(ByteString.fromArray(new byte[] {0, 0, 0, 4, 0, 1, 3, 4}),
+        Frames.applied(List.of(Applied.STORED, Applied.ALREADY_HELD, Applied.TOO_FAR_AHEAD, Applied.NOT_STORED)));
     assertEquals(ByteString.fromArray(new byte[] {0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 7, 0, 1, 'n'}),
         Frames.applied(List.of(Applied.superseded(new Version(7, "n")))), "superseded, with the version held");
   }
@@ -67,7 +67,7 @@ class FramesTest {
     assertEquals(List.of(), Frames.readEntries(Frames.entries(List.of())));
 
     List<Applied> applied = List.of(Applied.superseded(new Version(9, "w3")), Applied.STORED, Applied.ALREADY_HELD,
-        Applied.TOO_FAR_AHEAD);
+        Applied.TOO_FAR_AHEAD, Applied.NOT_STORED);
     assertEquals(applied, Frames.readApplied(Frames.applied(applied)));
 
     List<String> keys = List.of("a", "ключ", "");
@@ -111,7 +111,7 @@ class FramesTest {
     byte[] negativeLength = good.clone();
     negativeLength[4] = (byte) 0xff;
     assertThrows(Wire.BadInput.class, () -> Frames.readEntries(ByteString.fromArray(negativeLength)));
-    assertThrows(Wire.BadInput.class, () -> Frames.readApplied(ByteString.fromArray(new byte[] {0, 0, 0, 1, 4})));
+    assertThrows(Wire.BadInput.class, () -> Frames.readApplied(ByteString.fromArray(new byte[] {0, 0, 0, 1, 5})));
     assertThrows(Wire.BadInput.class, () -> Frames.readOutcomes(ByteString.fromArray(new byte[] {0, 0, 0, 1, 5, 0, 0})));
   }
 
