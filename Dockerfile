@@ -31,7 +31,8 @@ RUN set -e; \
     getent group 10001 >/dev/null || groupadd --system --gid 10001 ringkv; \
     getent passwd 10001 >/dev/null || useradd --system --uid 10001 --gid 10001 \
         --home-dir /app --no-create-home --shell /usr/sbin/nologin ringkv; \
-    mkdir -p /app; \
+    mkdir -p /app /data; \
+    chown 10001:10001 /data; \
     printf '%s\n' \
       '#!/bin/bash' \
       '# ringkv-health [PATH]: exit 0 when GET PATH (default /health/live) answers 200 on $PORT' \
@@ -55,9 +56,13 @@ USER 10001:10001
 # 1792 MiB the JVM would otherwise pick the Serial collector with a 12 MiB starting heap, and spend
 # its time in back-to-back collections (measured: 10x fewer requests per second in the pods). G1
 # is chosen explicitly for the same reason. An OutOfMemoryError ends the process (and the
-# orchestrator restarts it) instead of leaving a half-working node.
+# orchestrator restarts it) instead of leaving a half-working node. The heap takes 60% of the limit:
+# the rest holds the storage engine's off-heap memory (STORAGE_MEMORY, 64 MiB by default) and the
+# JVM's own (threads, metaspace, direct buffers).
+# A worker keeps its data in /data/<node id> (mount a volume there: docker-compose.yml, k8s/).
 ENV ROLE=worker \
-    JAVA_OPTS="-XX:+UseG1GC -XX:InitialRAMPercentage=50 -XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError"
+    DATA_DIR=/data \
+    JAVA_OPTS="-XX:+UseG1GC -XX:InitialRAMPercentage=50 -XX:MaxRAMPercentage=60 -XX:+ExitOnOutOfMemoryError"
 # 8000: controller, 8001: worker (PORT overrides either); 7001: the worker's node-to-node link
 # when PEER_PORT=7001, as in the manifests and docker-compose.yml (by default it takes any free port)
 EXPOSE 8000 8001 7001

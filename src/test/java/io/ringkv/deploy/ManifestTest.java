@@ -151,6 +151,10 @@ class ManifestTest {
             objs -> objs.remove(find(objs, "Deployment", "worker4"))),
         broken("rolling update would run two pods under one id", "Recreate",
             objs -> ((ObjectNode) find(objs, "Deployment", "worker1").at("/spec/strategy")).put("type", "RollingUpdate")),
+        broken("worker data on the pod's own filesystem", "DATA_DIR",
+            objs -> ((ObjectNode) container(find(objs, "Deployment", "worker3"))).remove("volumeMounts")),
+        broken("worker data on a claim that does not exist", "PersistentVolumeClaim worker2-data",
+            objs -> objs.remove(find(objs, "PersistentVolumeClaim", "worker2-data"))),
         broken("workers pointed at a controller Service that does not exist", "CONTROLLER_ADDR",
             objs -> env(container(find(objs, "Deployment", "worker2")), "CONTROLLER_ADDR").put("value", "http://ctrl:8000")));
   }
@@ -166,7 +170,7 @@ class ManifestTest {
   }
 
   @Test
-  void aComposeFileWithoutASeedPortOrWithAWrongAddressFails() throws IOException {
+  void aComposeFileWithoutASeedPortAWrongAddressOrADataVolumeFails() throws IOException {
     JsonNode compose = single(parseFile(root().resolve("docker-compose.yml")));
     ObjectNode noPort = compose.deepCopy();
     ((ObjectNode) noPort.at("/services/worker4")).remove("ports");
@@ -176,6 +180,11 @@ class ManifestTest {
     setComposeEnv((ObjectNode) wrongHost.at("/services/worker2"), "ADVERTISE_HOST", "localhost");
     assertTrue(composeProblems(wrongHost).stream().anyMatch(p -> p.contains("ADVERTISE_HOST")),
         composeProblems(wrongHost).toString());
+
+    ObjectNode noVolume = compose.deepCopy();
+    ((ObjectNode) noVolume.at("/services/worker3")).remove("volumes");
+    assertTrue(composeProblems(noVolume).stream().anyMatch(p -> p.contains("worker3") && p.contains("named volume")),
+        composeProblems(noVolume).toString());
   }
 
   @Test
@@ -354,6 +363,7 @@ class ManifestTest {
     } catch (IllegalArgumentException e) {
       problems.add(cid + ": env CONTROLLER_ADDR '" + addr + "' is not a URL");
     }
+    problems.addAll(dataVolumeProblems(w, cid, c, objects));
     String leave = env(c, "LEAVE_TIMEOUT").path("value").asText(null);
     long leaveMillis = leave == null ? 30_000 : millis(leave);
     long grace = w.at("/spec/template/spec/terminationGracePeriodSeconds").asLong(30);
@@ -440,6 +450,24 @@ class ManifestTest {
 
   // ---- docker-compose.yml and Dockerfile ---------------------------------------------------
 
+  /** A worker's DATA_DIR is a mounted volume backed by a claim of its own (a Deployment's PersistentVolumeClaim, or a StatefulSet's template). */
+  private static List<String> dataVolumeProblems(JsonNode w, String cid, JsonNode c, List<JsonNode> objects) {
+    String dir = env(c, "DATA_DIR").path("value").asText("");
+    if (!dir.startsWith("/")) return List.of(cid + ": env DATA_DIR must be an absolute path on a persistent volume, is '" + dir + "'");
+    String volume = null;
+    for (JsonNode m : c.path("volumeMounts")) if (dir.equals(m.path("mountPath").asText())) volume = m.path("name").asText();
+    if (volume == null) return List.of(cid + ": nothing is mounted at DATA_DIR " + dir + ": the data would die with the pod");
+    for (JsonNode t : w.at("/spec/volumeClaimTemplates")) if (volume.equals(t.at("/metadata/name").asText())) return List.of();
+    for (JsonNode v : w.at("/spec/template/spec/volumes")) {
+      if (!volume.equals(v.path("name").asText())) continue;
+      String claim = v.at("/persistentVolumeClaim/claimName").asText("");
+      if (claim.isEmpty()) return List.of(cid + ": the volume at DATA_DIR " + dir + " is not a persistentVolumeClaim");
+      if (find(objects, "PersistentVolumeClaim", claim) == null) return List.of(cid + ": no PersistentVolumeClaim " + claim + " in the set");
+      return List.of();
+    }
+    return List.of(cid + ": the volume " + volume + " mounted at DATA_DIR is not defined");
+  }
+
   static List<String> composeProblems(JsonNode compose) {
     List<String> problems = new ArrayList<>();
     Map<String, Integer> published = new LinkedHashMap<>();
@@ -471,6 +499,12 @@ class ManifestTest {
         expected.put("NODE_ID", name);
         expected.put("ADVERTISE_HOST", name);
         expected.put("CONTROLLER_ADDR", "http://controller:8000");
+        boolean named = false;
+        for (JsonNode v : s.path("volumes")) {
+          String[] parts = v.asText("").split(":");
+          named |= parts.length >= 2 && parts[1].equals("/data") && compose.path("volumes").has(parts[0]);
+        }
+        if (!named) problems.add("docker-compose.yml: " + name + " must keep /data (the image's DATA_DIR) in a named volume");
       }
       for (Map.Entry<String, String> x : expected.entrySet()) {
         if (!x.getValue().equals(env.get(x.getKey()))) {
