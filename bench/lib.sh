@@ -24,6 +24,7 @@ all_workers() { local out="" i; for i in $(seq 1 "${WORKERS:-4}"); do out="$out,
 
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$WORK/data"   # the workers' data (DATA_DIR): a run starts empty
   [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -40,7 +41,8 @@ up_count() { curl -s "$CTRL/nodes" | grep -o '"status":"UP"' | wc -l; }
 
 start_worker() { # index [extra env assignments...]
   local i=$1; shift
-  env NODE_ID="worker$i" PORT="$(worker_port "$i")" ADVERTISE_HOST=127.0.0.1 CONTROLLER_ADDR="$CTRL" DISPATCHER_THREADS="$NODE_THREADS" "$@" \
+  env NODE_ID="worker$i" PORT="$(worker_port "$i")" ADVERTISE_HOST=127.0.0.1 CONTROLLER_ADDR="$CTRL" DISPATCHER_THREADS="$NODE_THREADS" \
+    DATA_DIR="$WORK/data" "$@" \
     java $JAVA_OPTS -jar "$JAR" worker >>"$WORK/worker$i.log" 2>&1 &
   PIDS[worker$i]=$!
 }

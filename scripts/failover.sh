@@ -29,7 +29,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 start_worker() { # id port
-  NODE_ID=$1 PORT=$2 ADVERTISE_HOST=127.0.0.1 CONTROLLER_ADDR=http://127.0.0.1:$CTRL_PORT \
+  NODE_ID=$1 PORT=$2 ADVERTISE_HOST=127.0.0.1 CONTROLLER_ADDR=http://127.0.0.1:$CTRL_PORT DATA_DIR="$LOGS/data" \
     java $JAVA_OPTS -jar "$JAR" worker >>"$LOGS/$1.log" 2>&1 &
   PIDS[$1]=$!
 }

@@ -11,6 +11,8 @@
 #      it under the same NODE_ID, and every key is at exactly 3 copies again
 #   5. the seed's optional step: `kubectl scale deployment worker2 --replicas=2` adds a node
 #      (named after the pod), and scaling back to 1 removes it without losing a key
+#   6. every worker pod deleted at once (forced, no graceful leave): the new pods find their data on
+#      their PersistentVolumeClaims, every key is at 3 copies again and reads back, 0 lost
 #
 # Needs docker and kubectl pointing at a cluster whose node runs images from the local Docker engine
 # (a single-node cluster: minikube after `eval $(minikube docker-env)`, or on this project's
@@ -187,6 +189,29 @@ wait_until "exactly 3 copies after scaling back" 120 copies_are $((BASE + 3 * KE
 VERIFY2=$(run_pod ringkv-verify bench --verify --keys "$KEYS" --prefix e2e- --targets $TARGETS -c 32)
 echo "$VERIFY2" | grep -q '"errors":0,' || fail "keys lost after scaling worker2: $VERIFY2"
 
+say "6. every worker pod deleted at once (forced: no graceful leave, like a power cut of the node's workers)"
+OLD_PODS=$(kubectl -n $NS get pods -l app.kubernetes.io/component=worker -o jsonpath='{.items[*].metadata.name}')
+new_pods_ready() { # 4 Ready worker pods, none of them from before the deletion
+  local names ready
+  names=$(kubectl -n $NS get pods -l app.kubernetes.io/component=worker -o jsonpath='{range .items[*]}{.metadata.name} {.status.containerStatuses[0].ready}{"\n"}{end}')
+  ready=$(echo "$names" | awk '$2 == "true" {print $1}')
+  [ "$(echo "$ready" | grep -c .)" -eq 4 ] || return 1
+  for p in $OLD_PODS; do echo "$names" | grep -q "^$p " && return 1; done
+  return 0
+}
+T=$(now)
+kubectl -n $NS delete pod -l app.kubernetes.io/component=worker --grace-period=0 --force --wait=false >/dev/null 2>&1
+wait_until "4 new worker pods Ready" 240 new_pods_ready
+wait_until "4 workers UP again" 120 sh -c "[ \"\$(curl -s http://localhost:8000/nodes | grep -o '\"status\":\"UP\"' | wc -l)\" -eq 4 ]"
+forwarded 8101 8201 8301 8401
+wait_until "every key at 3 copies again, from the workers' own volumes" 180 copies_are $((BASE + 3 * KEYS)) "${PORTS[@]}"
+WHOLE_S=$(since "$T")
+VERIFY3=$(run_pod ringkv-verify bench --verify --keys "$KEYS" --prefix e2e- --targets $TARGETS -c 32)
+echo "   verify: $VERIFY3"
+echo "$VERIFY3" | grep -q '"errors":0,' || fail "keys lost after deleting every worker pod: $VERIFY3"
+echo "   every worker back with its data, every key at 3 copies $WHOLE_S s after the deletion, 0 lost"
+
 echo
 echo "E2E PASSED: pods Ready ${READY_S}s after apply; ${DEMO_LINE#DEMO PASSED: }; scale-down of a worker with"
-echo "  $KEYS keys: DOWN ${SCALE_DOWN_S}s, every key at 3 copies ${SCALE_COPIES_S}s, 0 lost; crash: exactly 3 copies again ${CRASH_S}s after kill"
+echo "  $KEYS keys: DOWN ${SCALE_DOWN_S}s, every key at 3 copies ${SCALE_COPIES_S}s, 0 lost; crash: exactly 3 copies again ${CRASH_S}s after kill;"
+echo "  every worker pod deleted at once: every key back at 3 copies ${WHOLE_S}s after, 0 lost"

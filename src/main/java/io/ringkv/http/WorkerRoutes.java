@@ -8,6 +8,7 @@ import io.ringkv.net.Wire;
 import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
+import io.ringkv.storage.Durability;
 import io.ringkv.storage.HybridClock;
 import io.ringkv.storage.Versioned;
 import io.ringkv.worker.Limits;
@@ -213,6 +214,10 @@ public final class WorkerRoutes extends JsonRoutes {
       o.put("replication_factor", settings.replicationFactor());
       o.put("write_quorum", settings.writeQuorum());
       o.put("read_quorum", settings.readQuorum());
+      ObjectNode storage = o.putObject("storage");
+      storage.put("durability", settings.durability().toString());
+      if (settings.durability() != Durability.MEMORY)
+        storage.put("data_dir", java.nio.file.Path.of(settings.dataDir()).resolve(settings.nodeId()).toAbsolutePath().toString());
       HybridClock.Skew skew = s.clock();
       ObjectNode clock = o.putObject("clock");
       clock.put("max_skew_ms", skew.maxSkewMillis());

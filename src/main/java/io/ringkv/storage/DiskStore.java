@@ -152,6 +152,12 @@ public final class DiskStore implements AutoCloseable {
     }
   }
 
+  /** One key's stored copy, or null. The worker reads its in-memory map instead: this is for ReadPathBenchmark, which measures both. */
+  Versioned get(String key) throws RocksDBException {
+    byte[] b = db.get(dataKey(key));
+    return b == null ? null : decode(b);
+  }
+
   /** The clock reading stored with the last write, or 0. */
   public long clock() {
     byte[] b = meta(CLOCK);
