@@ -151,6 +151,11 @@ public final class WorkerRoutes extends JsonRoutes {
       entries.add(Wire.readEntry(o, api.stampNow()));
     }
     return onSuccess(api.replicate(entries), applied -> {
+      long notStored = applied.stream().filter(a -> a.outcome() == Applied.Outcome.NOT_STORED).count();
+      if (notStored > 0) {
+        return complete(Errors.detail(507, notStored + " of " + entries.size() + " entries could not be stored durably on this"
+            + " worker (its disk failed or is full); nothing is acknowledged for them"));
+      }
       ObjectNode r = Wire.NODES.objectNode();
       r.put("status", "ok");
       r.put("received", entries.size());
