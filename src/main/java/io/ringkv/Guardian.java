@@ -43,15 +43,19 @@ public final class Guardian {
   public static Behavior<Void> worker(NodeSettings settings, LocalData data, boolean adminStop) {
     return Behaviors.setup(ctx -> {
       warnIfProtectedMode(settings);
-      WorkerApi api = workerApi(ctx, settings, data, new PeerLinks(ctx.getSystem(), settings), new ControlPlaneClient(settings));
+      WorkerApi api;
+      try {
+        api = workerApi(ctx, settings, data, new PeerLinks(ctx.getSystem(), settings), new ControlPlaneClient(settings));
+      } catch (RuntimeException e) {
+        data.close();
+        throw e;
+      }
       // on SIGTERM (or any shutdown) leave the cluster and hand the keys over before the server unbinds
       AtomicBoolean crash = new AtomicBoolean();
       CoordinatedShutdown shutdown = CoordinatedShutdown.get(ctx.getSystem());
       // the last writes reach the disk, and the directory's lock is free once the system has terminated
-      shutdown.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-data", () -> {
-        data.close();
-        return CompletableFuture.completedFuture(Done.done());
-      });
+      shutdown.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-data",
+          () -> CompletableFuture.runAsync(data::close).thenApply(v -> Done.done()));   // waits for the disk: off the dispatcher
       shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "leave-cluster", () -> {
         // in local mode the whole cluster exits with the JVM: nobody is left to hand keys to
         boolean wholeClusterExits = adminStop && shutdown.getShutdownReason()

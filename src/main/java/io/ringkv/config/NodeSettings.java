@@ -125,6 +125,11 @@ public record NodeSettings(
         c.getBytes("storage.memory"));
   }
 
+  /** This worker's own data directory: {@code DATA_DIR/<node id>}. */
+  public java.nio.file.Path nodeDataDir() {
+    return java.nio.file.Path.of(dataDir).resolve(nodeId).toAbsolutePath();
+  }
+
   /** The ports of the embedded local cluster: controller first, then the workers. */
   public static LocalLayout localLayout(Config root) {
     Config c = root.getConfig("ringkv.local");

@@ -222,7 +222,7 @@ public final class WorkerRoutes extends JsonRoutes {
       ObjectNode storage = o.putObject("storage");
       storage.put("durability", settings.durability().toString());
       if (settings.durability() != Durability.MEMORY)
-        storage.put("data_dir", java.nio.file.Path.of(settings.dataDir()).resolve(settings.nodeId()).toAbsolutePath().toString());
+        storage.put("data_dir", settings.nodeDataDir().toString());
       HybridClock.Skew skew = s.clock();
       ObjectNode clock = o.putObject("clock");
       clock.put("max_skew_ms", skew.maxSkewMillis());

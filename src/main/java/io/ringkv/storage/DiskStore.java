@@ -119,7 +119,9 @@ public final class DiskStore implements AutoCloseable {
       return RocksDB.open(options, dir.toString());
     } catch (RocksDBException e) {
       String status = e.getMessage() == null ? String.valueOf(e.getStatus()) : e.getMessage();
-      if (status.contains("lock") || status.contains("LOCK"))
+      boolean locked = e.getStatus() != null && e.getStatus().getCode() == org.rocksdb.Status.Code.IOError
+          && (status.contains("lock hold by current process") || status.contains("While lock file"));
+      if (locked)
         throw new StorageException("the data directory " + dir + " is in use by another process (" + status + ")", e);
       throw new StorageException("the data in " + dir + " cannot be opened (" + status + "): refusing to start, which would"
           + " start this node empty. Repair or restore the directory, or move it aside to start empty", e);
@@ -158,7 +160,7 @@ public final class DiskStore implements AutoCloseable {
     return b == null ? null : decode(b);
   }
 
-  /** The clock reading stored with the last write, or 0. */
+  /** The clock bound stored with the last write (above every version stamped before it), or 0. */
   public long clock() {
     byte[] b = meta(CLOCK);
     return b == null || b.length != Long.BYTES ? 0 : ByteBuffer.wrap(b).getLong();
@@ -186,17 +188,22 @@ public final class DiskStore implements AutoCloseable {
     return meta(VIEW);
   }
 
+  /** One change to a key: its new copy, or its removal ({@code value == null}). */
+  public record Change(String key, Versioned value) {}
+
   /**
-   * Writes {@code puts}, {@code deletes}, a new last view (null: unchanged) and the clock reading
-   * {@code clock} in one atomic batch; with {@code sync} it is in the write-ahead log and fsynced
-   * when this returns.
+   * Writes {@code changes} in their order (a later change of a key wins), a new last view (null:
+   * unchanged) and the clock bound {@code clock}, as one atomic batch; with {@code sync} it is in
+   * the write-ahead log and fsynced when this returns.
    */
-  public void write(List<Entry> puts, List<String> deletes, byte[] view, long clock, boolean sync) throws RocksDBException {
+  public void write(List<Change> changes, byte[] view, long clock, boolean sync) throws RocksDBException {
     try (WriteBatch batch = new WriteBatch()) {
       batch.put(metaKey(CLOCK), ByteBuffer.allocate(Long.BYTES).putLong(clock).array());
       if (view != null) batch.put(metaKey(VIEW), view);
-      for (Entry e : puts) batch.put(dataKey(e.key()), encode(e.versioned()));
-      for (String k : deletes) batch.delete(dataKey(k));
+      for (Change c : changes) {
+        if (c.value() == null) batch.delete(dataKey(c.key()));
+        else batch.put(dataKey(c.key()), encode(c.value()));
+      }
       db.write(sync ? synced : unsynced, batch);
     }
   }
@@ -211,15 +218,6 @@ public final class DiskStore implements AutoCloseable {
     if (db != null) db.close();
     db = null;
     db = openDb();
-  }
-
-  /** Bytes of this node's data files (SST files, write-ahead log and memtables not included). */
-  public long sstBytes() {
-    try {
-      return db.getLongProperty("rocksdb.total-sst-files-size");
-    } catch (RocksDBException e) {
-      return -1;
-    }
   }
 
   @Override

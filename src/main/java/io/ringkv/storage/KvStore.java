@@ -68,9 +68,7 @@ public final class KvStore {
 
   /** Stores {@code v} if it is newer than what the key holds, and says what happened. */
   public Applied offer(String key, Versioned v) {
-    if (apply(key, v)) return Applied.STORED;
-    Slot held = table[find(key)];
-    return held.hasVersion(v.version()) ? Applied.ALREADY_HELD : Applied.superseded(new Version(held.timestamp, held.node));
+    return apply(key, v) ? Applied.STORED : check(key, v.version());
   }
 
   /** What {@link #offer} would do with {@code version}, without storing anything. */

@@ -48,7 +48,7 @@ public final class LocalData implements AutoCloseable {
   /** Opens the node's data directory and reads it all; throws {@link StorageException} if the node must not start. */
   public static LocalData open(NodeSettings s) {
     if (s.durability() == Durability.MEMORY) return inMemory(s.storeShards());
-    Path dir = Path.of(s.dataDir()).resolve(s.nodeId());
+    Path dir = s.nodeDataDir();
     long start = System.nanoTime();
     DiskStore disk = DiskStore.open(dir, s.nodeId(), s.storageMemoryBytes());
     try {
@@ -82,7 +82,7 @@ public final class LocalData implements AutoCloseable {
     return shards;
   }
 
-  /** The clock's reading stored with the last write: at or above every version this node stamped before. */
+  /** The clock bound stored with the last write: above every version this node stamped before it stopped (see {@link GroupCommit}). */
   public long clock() {
     return clock;
   }
@@ -92,12 +92,8 @@ public final class LocalData implements AutoCloseable {
     return lastView;
   }
 
-  public Durability durability() {
-    return durability;
-  }
-
   /** Starts the group commit thread (null in memory mode); {@code clock}: the clock's reading, stored with every batch. */
-  public GroupCommit startWriting(LongSupplier clock) {
+  public synchronized GroupCommit startWriting(LongSupplier clock) {
     if (disk == null) return null;
     if (commit == null) commit = new GroupCommit(disk, durability, syncInterval, clock);
     return commit;
@@ -109,11 +105,15 @@ public final class LocalData implements AutoCloseable {
     if (c != null) c.submitView(Wire.bytes(Wire.view(view)));
   }
 
-  /** Writes what is queued and closes the database (its lock is free after this). */
+  private boolean closed;
+
+  /** Writes what is queued and closes the database (its lock is free after this); once. */
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (closed) return;
+    closed = true;
     GroupCommit c = commit;
-    if (c != null) c.close();
+    if (c != null) c.close();   // returns once its thread has ended: nothing uses the database after this
     if (disk != null) disk.close();
   }
 }

@@ -97,6 +97,7 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   private final LocalData data;
   /** The last view stored before this process started (null: none): offered at registration until a view is adopted. */
   private final ClusterView stored;
+  private boolean adopted;
   private boolean registered;
   private boolean registering;
   private boolean started;
@@ -146,6 +147,7 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
   }
 
   private Behavior<Command> onViewAdopted(ViewAdopted v) {
+    adopted = true;
     if (v.view().epoch() > lastView.epoch()) {
       lastView = v.view();
       data.saveView(lastView);
@@ -170,7 +172,7 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
     if (registering || leaving) return this;
     registering = true;
     var reg = new ControlPlane.Registration(settings.nodeId(), settings.advertiseHost(), settings.advertisePort(), instance,
-        stored != null && lastView.epoch() < stored.epoch() ? stored : lastView);
+        stored != null && !adopted ? stored : lastView);
     long sent = wallMillis.getAsLong();
     getContext().pipeToSelf(controller.register(reg),
         (reply, err) -> err == null ? new RegisterAnswered(reply, sent) : new RegisterFailed(err));

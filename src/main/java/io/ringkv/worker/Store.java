@@ -6,6 +6,7 @@ import io.ringkv.storage.Committer;
 import io.ringkv.storage.GroupCommit;
 import io.ringkv.storage.HybridClock;
 import io.ringkv.storage.KvStore;
+import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -63,8 +64,33 @@ public final class Store extends AbstractBehavior<Store.Command> {
 
   private enum PurgeTick implements Command { INSTANCE }
 
-  /** The group commit thread wrote (or failed to write) the entries at {@code written} of an {@link Apply}. */
-  private record Committed(Apply apply, List<Applied> outcomes, int[] written, boolean stored) implements Command {}
+  /**
+   * The group commit thread wrote (or failed to write) the entries at {@code written} of an {@link
+   * Apply}; those at {@code recheck} were superseded by versions then on their way to disk.
+   */
+  private record Committed(Apply apply, List<Applied> outcomes, int[] written, int[] recheck, boolean stored)
+      implements Command {
+    Committed failed() {
+      return new Committed(apply, outcomes, written, recheck, false);
+    }
+  }
+
+  /** A key's writes on their way to disk: the newest version, and how many writes of the key are queued. */
+  private record Pending(Versioned newest, int jobs) {
+    Applied against(Version v) {
+      int c = v.compareTo(newest.version());
+      return c > 0 ? Applied.STORED : c == 0 ? Applied.ALREADY_HELD : Applied.superseded(newest.version());
+    }
+
+    Pending plus(Pending more) {
+      return new Pending(more.newest.isNewerThan(newest) ? more.newest : newest, jobs + more.jobs);
+    }
+
+    /** One write fewer; null once none is left (the newest may have failed: the map says what is on disk then). */
+    Pending minusOne() {
+      return jobs == 1 ? null : new Pending(newest, jobs - 1);
+    }
+  }
 
   /** A store in memory only. */
   public static Behavior<Command> create(HybridClock clock, Duration tombstoneTtl) {
@@ -78,8 +104,8 @@ public final class Store extends AbstractBehavior<Store.Command> {
 
   private final KvStore store;
   private final Committer disk;
-  /** Writes on their way to disk, the newest per key: not acknowledged, not in the map yet. */
-  private final Map<String, Versioned> pending = new HashMap<>();
+  /** Writes on their way to disk, per key: not acknowledged, not in the map yet. */
+  private final Map<String, Pending> pending = new HashMap<>();
   private final HybridClock clock;
   private final Duration tombstoneTtl;
 
@@ -111,7 +137,9 @@ public final class Store extends AbstractBehavior<Store.Command> {
   private Behavior<Command> onApply(Apply a) {
     List<Applied> outcomes = new ArrayList<>(a.entries().size());
     int[] written = new int[a.entries().size()];
+    int[] recheck = new int[a.entries().size()];
     int writes = 0;
+    int rechecks = 0;
     for (int i = 0; i < a.entries().size(); i++) {
       Entry e = a.entries().get(i);
       long ts = e.versioned().version().timestamp();
@@ -127,51 +155,49 @@ public final class Store extends AbstractBehavior<Store.Command> {
         outcomes.add(store.offer(e.key(), e.versioned()));
         continue;
       }
-      Applied o = offerPending(e);
+      Pending waiting = pending.get(e.key());
+      Applied o = waiting == null ? store.check(e.key(), e.versioned().version()) : waiting.against(e.versioned().version());
       outcomes.add(o);
-      if (o.holds()) written[writes++] = i;
+      if (o == Applied.STORED || (waiting != null && o == Applied.ALREADY_HELD)) {
+        // stored, or the very version on its way to disk: acknowledged once the disk has it
+        pending.merge(e.key(), new Pending(e.versioned(), 1), Pending::plus);
+        written[writes++] = i;
+      } else if (waiting != null && o.outcome() == Applied.Outcome.SUPERSEDED) {
+        // the newer version is not on disk yet: the answer waits for it (a rebalance or a hint
+        // takes "superseded" as "no need to send it again")
+        recheck[rechecks++] = i;
+      }
     }
-    if (writes == 0) {
+    if (writes == 0 && rechecks == 0) {
       a.replyTo().tell(new Offered(List.copyOf(outcomes)));
       return this;
     }
     List<Entry> toWrite = new ArrayList<>(writes);
     for (int k = 0; k < writes; k++) toWrite.add(a.entries().get(written[k]));
-    int[] at = java.util.Arrays.copyOf(written, writes);
+    Committed done = new Committed(a, outcomes, java.util.Arrays.copyOf(written, writes),
+        java.util.Arrays.copyOf(recheck, rechecks), true);
     ActorRef<Command> self = getContext().getSelf();
-    if (!disk.submit(toWrite, List.of(), stored -> self.tell(new Committed(a, outcomes, at, stored)))) {
+    // the disk takes writes in order: this one's callback comes after those of the pending writes it was checked against
+    if (!disk.submit(toWrite, List.of(), stored -> self.tell(stored ? done : done.failed()))) {
       getContext().getLog().warn("the writes waiting for the disk are at their limit: {} not stored", toWrite.size());
-      return onCommitted(new Committed(a, outcomes, at, false));
+      return onCommitted(done.failed());
     }
     return this;
-  }
-
-  /**
-   * What to do with an entry in durable mode, against the newest pending write of its key or else
-   * the map. An entry that holds (stored, or the very version on its way to disk) is written, and its
-   * acknowledgement waits for the disk.
-   */
-  private Applied offerPending(Entry e) {
-    Versioned waiting = pending.get(e.key());
-    Applied o;
-    if (waiting == null) {
-      o = store.check(e.key(), e.versioned().version());
-    } else {
-      int c = e.versioned().version().compareTo(waiting.version());
-      o = c > 0 ? Applied.STORED : c == 0 ? Applied.ALREADY_HELD : Applied.superseded(waiting.version());
-    }
-    if (o == Applied.STORED) pending.put(e.key(), e.versioned());
-    return o;
   }
 
   private Behavior<Command> onCommitted(Committed c) {
     List<Applied> outcomes = c.outcomes();
     for (int i : c.written()) {
       Entry e = c.apply().entries().get(i);
-      Versioned waiting = pending.get(e.key());
-      if (waiting != null && waiting.version().equals(e.versioned().version())) pending.remove(e.key());
+      pending.computeIfPresent(e.key(), (k, p) -> p.minusOne());
       if (c.stored()) store.apply(e.key(), e.versioned());
       else outcomes.set(i, Applied.NOT_STORED);
+    }
+    for (int i : c.recheck()) {
+      // superseded only if the newer version reached the disk; else the sender must try again
+      Entry e = c.apply().entries().get(i);
+      Applied now = store.check(e.key(), e.versioned().version());
+      outcomes.set(i, now.outcome() == Applied.Outcome.SUPERSEDED ? now : Applied.NOT_STORED);
     }
     c.apply().replyTo().tell(new Offered(List.copyOf(outcomes)));
     return this;

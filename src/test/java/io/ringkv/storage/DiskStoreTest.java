@@ -38,6 +38,10 @@ class DiskStoreTest {
     return new Entry(key, new Versioned(value, new Version(ts, "w1")));
   }
 
+  private static DiskStore.Change put(String key, String value, long ts) {
+    return new DiskStore.Change(key, new Versioned(value, new Version(ts, "w1")));
+  }
+
   private static Map<String, Versioned> all(DiskStore d) {
     Map<String, Versioned> out = new HashMap<>();
     d.load(out::put);
@@ -49,19 +53,24 @@ class DiskStoreTest {
     Path dir = tmp.resolve("w1");
     try (DiskStore d = DiskStore.open(dir, "w1", MEMORY)) {
       assertEquals(0, d.clock());
-      d.write(List.of(entry("a", "1", 10), entry("b", "2", 11), new Entry("gone", Versioned.tombstone(new Version(12, "w2")))),
-          List.of(), "{\"epoch\":3}".getBytes(StandardCharsets.UTF_8), 12, true);
-      d.write(List.of(entry("a", "1b", 13), entry("c", "3", 14)), List.of("b"), null, 14, true);
+      d.write(List.of(put("a", "1", 10), put("b", "2", 11), new DiskStore.Change("gone", Versioned.tombstone(new Version(12, "w2")))),
+          "{\"epoch\":3}".getBytes(StandardCharsets.UTF_8), 12, true);
+      d.write(List.of(put("a", "1b", 13), put("c", "3", 14), new DiskStore.Change("b", null)), null, 14, true);
+      // in one batch, the later change of a key wins: a delete, then a new copy
+      d.write(List.of(new DiskStore.Change("d", null), put("d", "back", 15), put("e", "x", 15), new DiskStore.Change("e", null)),
+          null, 15, true);
     }
     try (DiskStore d = DiskStore.open(dir, "w1", MEMORY)) {
       Map<String, Versioned> held = all(d);
-      assertEquals(3, held.size(), held.toString());
+      assertEquals(4, held.size(), held.toString());
+      assertEquals("back", held.get("d").value(), "a delete followed by a put in one batch leaves the put");
+      assertNull(held.get("e"), "a put followed by a delete in one batch leaves nothing");
       assertEquals(new Versioned("1b", new Version(13, "w1")), held.get("a"));
       assertEquals(new Versioned("3", new Version(14, "w1")), held.get("c"));
       assertTrue(held.get("gone").isTombstone());
       assertEquals(new Version(12, "w2"), held.get("gone").version());
       assertNull(held.get("b"), "a deleted key stays deleted");
-      assertEquals(14, d.clock());
+      assertEquals(15, d.clock());
       assertArrayEquals("{\"epoch\":3}".getBytes(StandardCharsets.UTF_8), d.view(), "a later batch without a view keeps the last one");
     }
   }
@@ -103,7 +112,7 @@ class DiskStoreTest {
   void aCorruptDatabaseIsRefusedRatherThanStartedEmpty() throws Exception {
     Path dir = tmp.resolve("w1");
     try (DiskStore d = DiskStore.open(dir, "w1", MEMORY)) {
-      d.write(List.of(entry("a", "1", 10)), List.of(), null, 10, true);
+      d.write(List.of(put("a", "1", 10)), null, 10, true);
     }
     Path manifest;
     try (Stream<Path> files = Files.list(dir)) {
@@ -120,7 +129,7 @@ class DiskStoreTest {
   void aDatabaseWithoutItsCurrentFileIsRefused() throws Exception {
     Path dir = tmp.resolve("w1");
     try (DiskStore d = DiskStore.open(dir, "w1", MEMORY)) {
-      d.write(List.of(entry("a", "1", 10)), List.of(), null, 10, true);
+      d.write(List.of(put("a", "1", 10)), null, 10, true);
     }
     Files.delete(dir.resolve("CURRENT"));
     StorageException e = assertThrows(StorageException.class, () -> DiskStore.open(dir, "w1", MEMORY));
@@ -136,7 +145,7 @@ class DiskStoreTest {
       assertEquals(2, child.exitValue(), "the second process must stop: " + out);
       assertTrue(out.size() == 1 && out.get(0).contains("in use by another process") && out.get(0).contains(dir.toString()),
           "its message names the directory: " + out);
-      d.write(List.of(entry("after", "x", 20)), List.of(), null, 20, true);
+      d.write(List.of(put("after", "x", 20)), null, 20, true);
     }
     try (DiskStore d = DiskStore.open(dir, "w1", MEMORY)) {
       assertEquals("x", all(d).get("after").value());

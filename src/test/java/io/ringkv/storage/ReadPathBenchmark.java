@@ -44,13 +44,13 @@ public class ReadPathBenchmark {
     disk = DiskStore.open(dir.resolve("w1"), "w1", 64L << 20);
     map = new KvStore();
     String value = "v".repeat(100);
-    List<Entry> batch = new ArrayList<>();
+    List<DiskStore.Change> batch = new ArrayList<>();
     for (int i = 0; i < keys; i++) {
       Entry e = new Entry("key-" + i, new Versioned(value, new Version(1000L + i, "w1")));
       map.apply(e.key(), e.versioned());
-      batch.add(e);
+      batch.add(new DiskStore.Change(e.key(), e.versioned()));
       if (batch.size() == 10_000 || i == keys - 1) {
-        disk.write(batch, List.of(), null, 1000L + i, false);
+        disk.write(batch, null, 1000L + i, false);
         batch.clear();
       }
     }

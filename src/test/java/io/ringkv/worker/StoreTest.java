@@ -37,9 +37,12 @@ class StoreTest {
     record Submitted(List<Entry> puts, List<String> deletes, Callback callback) {}
 
     final BlockingQueue<Submitted> submitted = new LinkedBlockingQueue<>();
+    /** Set: the committer refuses what is submitted (too many writes waiting). */
+    volatile boolean refuse;
 
     @Override
     public boolean submit(List<Entry> puts, List<String> deletes, Callback callback) {
+      if (refuse) return false;
       submitted.add(new Submitted(puts, deletes, callback));
       return true;
     }
@@ -99,20 +102,65 @@ class StoreTest {
   void writesOfAKeyOnTheirWayToDiskAreOrderedAgainstEachOther() throws Exception {
     TestProbe<Store.Offered> first = apply(entry("c", "new", 5));
     HandCommitter.Submitted s1 = disk.next();
-    // an older version is superseded by the one on its way; the very same version waits for the disk too
-    assertEquals(List.of(Applied.superseded(entry("c", "new", 5).versioned().version())), apply(entry("c", "old", 3)).receiveMessage().outcomes());
+    // an older version is superseded by the one on its way, once that one is on disk
+    TestProbe<Store.Offered> older = apply(entry("c", "old", 3));
+    HandCommitter.Submitted sOlder = disk.next();
+    assertTrue(sOlder.puts().isEmpty(), "the older version is not written: " + sOlder.puts());
+    // the very same version waits for the disk too
     TestProbe<Store.Offered> repeat = apply(entry("c", "new", 5));
     HandCommitter.Submitted s2 = disk.next();
     repeat.expectNoMessage(Duration.ofMillis(100));
+    older.expectNoMessage(Duration.ofMillis(10));
     TestProbe<Store.Offered> newer = apply(entry("c", "newer", 7));
     HandCommitter.Submitted s3 = disk.next();
     s1.callback().done(true);
+    sOlder.callback().done(true);
     s2.callback().done(true);
     s3.callback().done(true);
     assertEquals(List.of(Applied.STORED), first.receiveMessage().outcomes());
+    assertEquals(List.of(Applied.superseded(entry("c", "new", 5).versioned().version())), older.receiveMessage().outcomes());
     assertEquals(List.of(Applied.ALREADY_HELD), repeat.receiveMessage().outcomes());
     assertEquals(List.of(Applied.STORED), newer.receiveMessage().outcomes());
     assertEquals("newer", read("c").orElseThrow().value());
+  }
+
+  @Test
+  void supersededByAWriteTheDiskThenRefusesIsNotStoredRatherThanSuperseded() throws Exception {
+    apply(entry("s", "new", 5));
+    HandCommitter.Submitted s1 = disk.next();
+    TestProbe<Store.Offered> older = apply(entry("s", "old", 3));
+    HandCommitter.Submitted s2 = disk.next();
+    s1.callback().done(false);
+    s2.callback().done(false);
+    // the newer version never reached the disk: the sender (a hint, a rebalance) must offer it again
+    assertEquals(List.of(Applied.NOT_STORED), older.receiveMessage().outcomes());
+    assertEquals(Optional.empty(), read("s"));
+  }
+
+  @Test
+  void aWriteRefusedForAFullQueueDoesNotLetAnOlderWriteOverTakeOneOnItsWay() throws Exception {
+    TestProbe<Store.Offered> v5 = apply(entry("q", "v5", 5));
+    HandCommitter.Submitted s5 = disk.next();
+    disk.refuse = true;
+    assertEquals(List.of(Applied.NOT_STORED), apply(entry("q", "v7", 7)).receiveMessage().outcomes());
+    disk.refuse = false;
+    TestProbe<Store.Offered> v3 = apply(entry("q", "v3", 3));
+    HandCommitter.Submitted s3 = disk.next();
+    assertTrue(s3.puts().isEmpty(), "an older version than the one on its way must not be written after it: " + s3.puts());
+    s5.callback().done(true);
+    s3.callback().done(true);
+    assertEquals(List.of(Applied.STORED), v5.receiveMessage().outcomes());
+    assertEquals(Applied.Outcome.SUPERSEDED, v3.receiveMessage().outcomes().get(0).outcome());
+    assertEquals("v5", read("q").orElseThrow().value());
+  }
+
+  @Test
+  void aCopyAlreadyOnDiskIsAcknowledgedAtOnce() throws Exception {
+    TestProbe<Store.Offered> first = apply(entry("h", "1", 1));
+    disk.next().callback().done(true);
+    first.receiveMessage();
+    assertEquals(List.of(Applied.ALREADY_HELD), apply(entry("h", "1", 1)).receiveMessage().outcomes());
+    assertTrue(disk.submitted.isEmpty(), "nothing more to write: " + disk.submitted);
   }
 
   @Test
