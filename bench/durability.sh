@@ -11,6 +11,7 @@
 #      to the first read answered (every key read back after: none lost)
 #
 # Usage: bench/durability.sh      DUR, WARM (5), JIT, C (32), KEYS; needs target/ringkv.jar
+#        MODES="fsync" NODE_ENV="GROUP_COMMIT_WINDOW=1ms" RESTART=0: one mode, a setting on every node, no restart part
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -36,8 +37,8 @@ stop_cluster() {
   rm -rf "$WORK/data"
 }
 
-for mode in fsync async memory; do
-  start_cluster DURABILITY=$mode
+for mode in ${MODES:-fsync async memory}; do
+  start_cluster DURABILITY=$mode ${NODE_ENV:-}
   T=$(all_workers)
   log "$mode: JIT warm-up, $JIT s of PUTs"
   bench --targets "$T" --put 100 --keys 100000 --value-size 100 -d "$JIT" --warmup 0 -c "$C" >/dev/null
@@ -50,6 +51,7 @@ for mode in fsync async memory; do
   stop_cluster
 done
 
+[ "${RESTART:-1}" = 1 ] || { cat "$RESULTS"; exit 0; }
 log "restart: one worker (RF 1, fsync) with $KEYS keys of 100 B"
 WORKERS=1 start_cluster REPLICATION_FACTOR=1 WRITE_QUORUM=1 READ_QUORUM=1
 bench --targets "$(worker_url 1)" --load --keys "$KEYS" --value-size 100 --prefix r- -c 32 >"$WORK/load.json"
@@ -61,7 +63,7 @@ while kill -0 "${PIDS[worker1]}" 2>/dev/null; do sleep 0.05; done
 DISK=$(du -sb "$WORK/data/worker1" | awk '{ print $1 }')
 T0=$(now)
 start_worker 1 REPLICATION_FACTOR=1 WRITE_QUORUM=1 READ_QUORUM=1
-wait_for "the restarted worker answering a read" 120 sh -c "curl -sf -o /dev/null '$(worker_url 1)/kv?key=r-0'"
+wait_for "the restarted worker answering a read" 120 sh -c "curl -sf -m 2 -o /dev/null '$(worker_url 1)/kv?key=r-0'"
 RESTART_S=$(since "$T0")
 LOADED=$(grep -o 'keys read from [^ ]* in [0-9]* ms' "$WORK/worker1.log" | tail -1)
 VERIFY=$(bench --targets "$(worker_url 1)" --verify --keys "$KEYS" --value-size 100 --prefix r- -c 32)

@@ -47,6 +47,7 @@ public record NodeSettings(
     String dataDir,
     Durability durability,
     Duration syncInterval,
+    Duration groupCommitWindow,
     long storageMemoryBytes) {
 
   /** The placeholders the repository's deployment files carried: a node refuses to start with one. */
@@ -74,6 +75,8 @@ public record NodeSettings(
     if (durability != Durability.MEMORY && (dataDir == null || dataDir.isBlank()))
       throw new IllegalArgumentException("DATA_DIR must not be empty (or set DURABILITY=memory)");
     if (syncInterval.isNegative() || syncInterval.isZero()) throw new IllegalArgumentException("SYNC_INTERVAL must be positive");
+    if (groupCommitWindow.isNegative() || groupCommitWindow.compareTo(Duration.ofMillis(100)) > 0)
+      throw new IllegalArgumentException("GROUP_COMMIT_WINDOW must be between 0 and 100ms");
     if (storageMemoryBytes < (8L << 20)) throw new IllegalArgumentException("STORAGE_MEMORY must be at least 8MiB");
     if (storeShards < 1) throw new IllegalArgumentException("STORE_SHARDS must be >= 1");
     if (peerPort < 0 || peerPort > 65535) throw new IllegalArgumentException("PEER_PORT must be between 0 and 65535");
@@ -122,6 +125,7 @@ public record NodeSettings(
         c.getString("storage.data-dir"),
         Durability.parse(c.getString("storage.durability")),
         c.getDuration("storage.sync-interval"),
+        c.getDuration("storage.group-commit-window"),
         c.getBytes("storage.memory"));
   }
 
@@ -143,7 +147,7 @@ public record NodeSettings(
         requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin, registerBackoffMax,
         vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch, rebalanceParallelism,
         rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken, maxClockSkew, clockOffset,
-        linkMaxConnections, checkClockAgainstController, dataDir, durability, syncInterval, storageMemoryBytes);
+        linkMaxConnections, checkClockAgainstController, dataDir, durability, syncInterval, groupCommitWindow, storageMemoryBytes);
   }
 
   public NodeSettings withNodeId(String id) {
@@ -151,7 +155,7 @@ public record NodeSettings(
         readQuorum, requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin,
         registerBackoffMax, vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch,
         rebalanceParallelism, rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken, maxClockSkew,
-        clockOffset, linkMaxConnections, checkClockAgainstController, dataDir, durability, syncInterval, storageMemoryBytes);
+        clockOffset, linkMaxConnections, checkClockAgainstController, dataDir, durability, syncInterval, groupCommitWindow, storageMemoryBytes);
   }
 
   /** Every setting, the secrets masked ("" when unset, "***" when set): safe to log. */

@@ -7,6 +7,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,7 +18,10 @@ import org.slf4j.LoggerFactory;
  * moment (up to {@link #MAX_GROUP_BYTES}), writes them in their order as one batch, with one fsync
  * in {@link Durability#FSYNC} mode (group commit: a write per fsync would cap a worker at a few
  * hundred writes per second), and then runs their callbacks. In {@link Durability#ASYNC} mode the
- * batch is written without the fsync, and the log is fsynced every {@code syncInterval}.
+ * batch is written without the fsync, and the log is fsynced every {@code syncInterval}. Under load
+ * (the last group held more than one write), a group waits {@code window} after its first write
+ * before the fsync, so that more writes share it: each fsync costs CPU time in the kernel, and on a
+ * machine that runs several workers it was the largest cost of a durable write (bench/durability.sh).
  *
  * <p>The clock's upper bound: every batch stores a bound {@link #CLOCK_LEAD} above the clock's
  * reading, and a new bound is stored (fsynced) before the clock comes within half the lead of the
@@ -46,6 +50,7 @@ public final class GroupCommit implements Committer, AutoCloseable {
   private final DiskStore disk;
   private final Durability durability;
   private final long syncIntervalMillis;
+  private final long windowNanos;
   private final LongSupplier clock;
   private final BlockingQueue<Job> queue = new LinkedBlockingQueue<>(MAX_WAITING + 1);
   private final AtomicLong waitingBytes = new AtomicLong();
@@ -58,9 +63,17 @@ public final class GroupCommit implements Committer, AutoCloseable {
   private boolean unsynced;
   private long lastSync;
   private long storedBound;
+  /** How many writes the last group had. */
+  private int lastGroup;
 
   public GroupCommit(DiskStore disk, Durability durability, Duration syncInterval, LongSupplier clock) {
+    this(disk, durability, syncInterval, Duration.ZERO, clock);
+  }
+
+  /** {@code window}: in fsync mode, how long the first write of a group waits for more to share its fsync. */
+  public GroupCommit(DiskStore disk, Durability durability, Duration syncInterval, Duration window, LongSupplier clock) {
     if (durability == Durability.MEMORY) throw new IllegalArgumentException("memory mode writes nothing to disk");
+    this.windowNanos = window.toNanos();
     this.disk = disk;
     this.durability = durability;
     this.syncIntervalMillis = Math.max(1, syncInterval.toMillis());
@@ -108,6 +121,9 @@ public final class GroupCommit implements Committer, AutoCloseable {
         boolean stop = false;
         group.clear();
         long bytes = 0;
+        // in fsync mode under load (the last group had company), the writes that arrive within the
+        // window after the first one share its fsync; a lone write does not wait
+        if (first != null && durability == Durability.FSYNC && windowNanos > 0 && lastGroup > 1) LockSupport.parkNanos(windowNanos);
         for (Job j = first; j != null; j = bytes < MAX_GROUP_BYTES ? queue.poll() : null) {
           if (j == STOP) {
             stop = true;
@@ -117,6 +133,7 @@ public final class GroupCommit implements Committer, AutoCloseable {
           bytes += j.bytes();
         }
         waitingBytes.addAndGet(-bytes);
+        if (first != null) lastGroup = group.size();
         commit(group);
         if (stop) return;
       }

@@ -23,13 +23,15 @@ public final class LocalData implements AutoCloseable {
   private final DiskStore disk;
   private final Durability durability;
   private final java.time.Duration syncInterval;
+  private final java.time.Duration window;
   private final List<KvStore> shards;
   private final long clock;
   private final ClusterView lastView;
   private volatile GroupCommit commit;
 
-  private LocalData(DiskStore disk, Durability durability, java.time.Duration syncInterval, List<KvStore> shards, long clock,
-      ClusterView lastView) {
+  private LocalData(DiskStore disk, Durability durability, java.time.Duration syncInterval, java.time.Duration window,
+      List<KvStore> shards, long clock, ClusterView lastView) {
+    this.window = window;
     this.disk = disk;
     this.durability = durability;
     this.syncInterval = syncInterval;
@@ -42,7 +44,7 @@ public final class LocalData implements AutoCloseable {
   public static LocalData inMemory(int shards) {
     List<KvStore> empty = new ArrayList<>();
     for (int i = 0; i < shards; i++) empty.add(new KvStore());
-    return new LocalData(null, Durability.MEMORY, java.time.Duration.ZERO, List.copyOf(empty), 0, null);
+    return new LocalData(null, Durability.MEMORY, java.time.Duration.ZERO, java.time.Duration.ZERO, List.copyOf(empty), 0, null);
   }
 
   /** Opens the node's data directory and reads it all; throws {@link StorageException} if the node must not start. */
@@ -70,7 +72,7 @@ public final class LocalData implements AutoCloseable {
       }
       LoggerFactory.getLogger(LocalData.class).info("{}: {} keys read from {} in {} ms ({} mode)", s.nodeId(), keys[0], dir,
           (System.nanoTime() - start) / 1_000_000, s.durability());
-      return new LocalData(disk, s.durability(), s.syncInterval(), List.copyOf(shards), disk.clock(), view);
+      return new LocalData(disk, s.durability(), s.syncInterval(), s.groupCommitWindow(), List.copyOf(shards), disk.clock(), view);
     } catch (RuntimeException e) {
       disk.close();
       throw e;
@@ -95,7 +97,7 @@ public final class LocalData implements AutoCloseable {
   /** Starts the group commit thread (null in memory mode); {@code clock}: the clock's reading, stored with every batch. */
   public synchronized GroupCommit startWriting(LongSupplier clock) {
     if (disk == null) return null;
-    if (commit == null) commit = new GroupCommit(disk, durability, syncInterval, clock);
+    if (commit == null) commit = new GroupCommit(disk, durability, syncInterval, window, clock);
     return commit;
   }
 

@@ -38,6 +38,12 @@ public final class QuorumRead extends AbstractBehavior<QuorumRead.Command> {
   public static Behavior<Command> create(WorkerEnv env, String key, List<Member> owners, boolean selfServesReads,
       ActorRef<ReadOutcome> replyTo) {
     List<Member> read = selfServesReads ? owners : owners.stream().filter(m -> !m.id().equals(env.self())).toList();
+    if (read.isEmpty()) {
+      // the key's only owner is this node, and it is JOINING: nobody can answer yet
+      replyTo.tell(new ReadOutcome.NotReached(List.of(), "this worker is the key's only owner and is still receiving its"
+          + " data (JOINING): try again in a moment"));
+      return Behaviors.stopped();
+    }
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new QuorumRead(ctx, timers, env, key, read, replyTo)));
   }
 

@@ -153,6 +153,18 @@ class QuorumReadTest {
   }
 
   @Test
+  void aJoiningWorkerThatIsTheOnlyOwnerAnswers503AtOnce() {
+    // RF 1, and the one owner is this worker, still receiving its data: nobody may answer (it threw before)
+    ReplicaStub peers = new ReplicaStub(Map.of());
+    WorkerEnv env = new WorkerEnv(settings, new Shards(List.of(store)), peers, clock);
+    testKit.spawn(QuorumRead.create(env, "k-only", List.of(member(settings.nodeId())), false, replies.ref()));
+    ReadOutcome r = replies.receiveMessage();
+    assertEquals(503, Outcomes.status(r));
+    assertTrue(Outcomes.detail(r).contains("JOINING"), Outcomes.detail(r));
+    assertEquals(Set.of(), peers.asked);
+  }
+
+  @Test
   void twoFailuresOfThreeOwnersFailTheReadAtOnce() {
     // w1 coordinates without being an owner; w2 and w3 fail before w4 (asked for w2) answers: with
     // two of three owners failed, the quorum of two is out of reach, so the read fails then
