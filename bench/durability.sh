@@ -4,7 +4,7 @@
 #   1. the disk: the latency of one 4 KiB write + fdatasync (dd oflag=dsync, 1000 of them) in the
 #      directory the workers write to
 #   2. for DURABILITY=fsync, async and memory in turn: a controller and 4 workers as separate JVMs
-#      (RF 3, W 2, R 2), JIT (30) seconds of PUTs to warm up, then PUT 100 B closed loop for DUR (15) s:
+#      (RF 3, W 2, R 2), JIT (60) seconds of PUTs to warm up, then PUT 100 B closed loop for DUR (15) s:
 #      ops/s, p50/p99, and the cluster's CPU time per request; then the ratios fsync/memory and async/memory
 #   3. restart: one worker (RF 1) in fsync mode holding KEYS (1,000,000) keys of 100 B: bytes on
 #      disk and resident memory per key, then kill -9 and a restart: the time from the process start
@@ -18,7 +18,7 @@ source bench/lib.sh
 DUR=${DUR:-15}
 WARM=${WARM:-5}
 C=${C:-32}
-JIT=${JIT:-30}
+JIT=${JIT:-60}
 KEYS=${KEYS:-1000000}
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
