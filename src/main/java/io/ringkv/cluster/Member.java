@@ -2,8 +2,9 @@ package io.ringkv.cluster;
 
 /**
  * One node of the cluster as the membership view knows it. {@code instance} identifies the running
- * process: a node that restarts under the same id comes back with a new instance (and without its
- * in-memory data), which the rebalancer treats as a new owner.
+ * process: a node that restarts under the same id comes back with a new instance (with the data of
+ * its data directory, which may have missed writes, or none in memory mode), which the rebalancer
+ * treats as a new owner: the other owners push it everything it owns.
  */
 public record Member(String id, String host, int port, Status status, String instance) {
   public enum Status { UP, DOWN }

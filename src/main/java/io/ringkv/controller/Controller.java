@@ -118,7 +118,7 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
     } else if (known.instance() == null) {
       view = view.with(next, view.epoch());   // resumed from a worker's view: learn the instance, move nothing
     } else if (!known.instance().equals(reg.instance())) {
-      getContext().getLog().info("{} restarted at {}:{} (a new process, without its data)", reg.nodeId(), reg.host(), reg.port());
+      getContext().getLog().info("{} restarted at {}:{} (a new process: the others refill it)", reg.nodeId(), reg.host(), reg.port());
       change(next);
     }
     r.replyTo().tell(new MembershipReply.Accepted(view, clock.millis()));

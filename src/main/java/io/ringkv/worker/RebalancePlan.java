@@ -112,7 +112,7 @@ public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int key
     }
   }
 
-  /** Old owners minus those that restarted in between (a new instance lost its in-memory copy). */
+  /** Old owners minus those that restarted in between (a new instance may have missed writes, or lost its copy in memory mode). */
   private static List<String> stillHolding(List<String> oldOwners, ClusterView from, ClusterView to) {
     List<String> out = null;
     for (int i = 0; i < oldOwners.size(); i++) {

@@ -34,7 +34,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * A controller and N workers in this JVM, each its own ActorSystem with real HTTP on a free port of
  * 127.0.0.1, plus a real HTTP client to talk to them. Workers are named {@code worker1..workerN}.
  * {@link #stop} terminates one node's ActorSystem (a crash as far as the others can tell) and
- * {@link #restart} brings it back under the same id and port, without its data.
+ * {@link #restart} brings it back under the same id and port, with its data directory.
  */
 public final class TestCluster implements AutoCloseable {
   public static final String CONTROLLER = "controller";
