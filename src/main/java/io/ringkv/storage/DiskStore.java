@@ -96,7 +96,14 @@ public final class DiskStore implements AutoCloseable {
     try {
       if (Files.exists(dir) && !Files.isDirectory(dir))
         throw new StorageException("the data directory " + dir + " is not a directory");
-      Files.createDirectories(dir);
+      if (!Files.exists(dir)) {
+        Files.createDirectories(dir);
+        try {   // the node's data: for its own user only
+          Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        } catch (UnsupportedOperationException e) {
+          // not a POSIX file system: its own rules apply
+        }
+      }
       if (!Files.isReadable(dir) || !Files.isWritable(dir) || !Files.isExecutable(dir))
         throw new StorageException("the data directory " + dir + " is not readable and writable by this process");
       boolean empty;

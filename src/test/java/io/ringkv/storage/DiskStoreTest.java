@@ -53,6 +53,8 @@ class DiskStoreTest {
     Path dir = tmp.resolve("w1");
     try (DiskStore d = DiskStore.open(dir, "w1", MEMORY)) {
       assertEquals(0, d.clock());
+      assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)),
+          "a new data directory is for the node's own user only");
       d.write(List.of(put("a", "1", 10), put("b", "2", 11), new DiskStore.Change("gone", Versioned.tombstone(new Version(12, "w2")))),
           "{\"epoch\":3}".getBytes(StandardCharsets.UTF_8), 12, true);
       d.write(List.of(put("a", "1b", 13), put("c", "3", 14), new DiskStore.Change("b", null)), null, 14, true);
