@@ -23,7 +23,7 @@ import org.rocksdb.WriteOptions;
 /**
  * One worker's data on disk: a RocksDB database in its own directory. Every key's current version
  * (tombstones included) under {@code 'd' + key}, and the node's own state under {@code 'm' + name}:
- * its id, its clock's reading at the last write, its last view.
+ * its id, an upper bound of its clock (see {@link GroupCommit}), its last view.
  *
  * <p>Opening refuses, with a message that names the directory, whatever would make the node start
  * empty or share its data: a directory in use by another process (RocksDB's LOCK), a directory that
@@ -135,7 +135,7 @@ public final class DiskStore implements AutoCloseable {
     }
   }
 
-  public Path dir() {
+  Path dir() {
     return dir;
   }
 
@@ -173,7 +173,7 @@ public final class DiskStore implements AutoCloseable {
     return b == null || b.length != Long.BYTES ? 0 : ByteBuffer.wrap(b).getLong();
   }
 
-  public byte[] meta(String name) {
+  byte[] meta(String name) {
     try {
       return db.get(metaKey(name));
     } catch (RocksDBException e) {

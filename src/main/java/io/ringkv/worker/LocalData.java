@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What a worker finds in its data directory when it starts ({@code DATA_DIR/<node id>}): its keys,
- * already split over its store shards, its clock's last stored reading and its last view; and the
+ * already split over its store shards, the upper bound of its clock stored with the last write, and its last view; and the
  * means to keep writing them ({@link #startWriting}). In {@code memory} mode, nothing.
  */
 public final class LocalData implements AutoCloseable {

@@ -42,6 +42,15 @@ class DiskStoreTest {
     return new DiskStore.Change(key, new Versioned(value, new Version(ts, "w1")));
   }
 
+  /** A closed database of node w1 holding one key. */
+  private Path databaseWithOneKey() throws Exception {
+    Path dir = tmp.resolve("w1");
+    try (DiskStore d = DiskStore.open(dir, "w1", MEMORY)) {
+      d.write(List.of(put("a", "1", 10)), null, 10, true);
+    }
+    return dir;
+  }
+
   private static Map<String, Versioned> all(DiskStore d) {
     Map<String, Versioned> out = new HashMap<>();
     d.load(out::put);
@@ -112,10 +121,7 @@ class DiskStoreTest {
 
   @Test
   void aCorruptDatabaseIsRefusedRatherThanStartedEmpty() throws Exception {
-    Path dir = tmp.resolve("w1");
-    try (DiskStore d = DiskStore.open(dir, "w1", MEMORY)) {
-      d.write(List.of(put("a", "1", 10)), null, 10, true);
-    }
+    Path dir = databaseWithOneKey();
     Path manifest;
     try (Stream<Path> files = Files.list(dir)) {
       manifest = files.filter(p -> p.getFileName().toString().startsWith("MANIFEST-")).findFirst().orElseThrow();
@@ -129,10 +135,7 @@ class DiskStoreTest {
 
   @Test
   void aDatabaseWithoutItsCurrentFileIsRefused() throws Exception {
-    Path dir = tmp.resolve("w1");
-    try (DiskStore d = DiskStore.open(dir, "w1", MEMORY)) {
-      d.write(List.of(put("a", "1", 10)), null, 10, true);
-    }
+    Path dir = databaseWithOneKey();
     Files.delete(dir.resolve("CURRENT"));
     StorageException e = assertThrows(StorageException.class, () -> DiskStore.open(dir, "w1", MEMORY));
     assertTrue(e.getMessage().contains("no CURRENT"), e.getMessage());
