@@ -20,11 +20,7 @@ public sealed interface MembershipReply {
    * {@code settledEverywhere}: the oldest epoch that every UP worker has settled (its rebalance to it
    * done): a worker that joined at an epoch up to it has received its data.
    */
-  record Alive(long epoch, long controllerMillis, long settledEverywhere) implements MembershipReply {
-    public Alive(long epoch) {
-      this(epoch, NO_CLOCK, Long.MAX_VALUE);
-    }
-  }
+  record Alive(long epoch, long controllerMillis, long settledEverywhere) implements MembershipReply {}
 
   /** The controller does not know this node (it restarted since): register again. */
   record UnknownNode(String detail) implements MembershipReply {}

@@ -63,8 +63,9 @@ public final class Batcher<I, R> {
       List<Pending<I, R>> batch;
       synchronized (this) {
         if (waiting.size() >= MAX_WAITING) {
-          p.answer().completeExceptionally(new IllegalStateException(
-              MAX_WAITING + " calls already wait for " + destination + ": overloaded"));
+          // refused before it was sent: the caller may act at once (a forwarder coordinates the write itself)
+          p.answer().completeExceptionally(new NotSent(new IllegalStateException(
+              MAX_WAITING + " calls already wait for " + destination + ": overloaded")));
           return;
         }
         waiting.add(p);

@@ -57,12 +57,12 @@ public final class PeerLinks implements Peers {
     // itself, only once the primary cannot be writing it any more
     this.forwardTimeout = settings.requestTimeout().multipliedBy(2).plus(settings.peerTimeout());
     this.pushTimeout = settings.rebalancePushTimeout();
-    this.replicas = new Batcher<>(IN_FLIGHT_PER_PEER, MAX_BATCH, MAX_BATCH_BYTES, PeerLinks::weight,
+    this.replicas = new Batcher<>(IN_FLIGHT_PER_PEER, MAX_BATCH, MAX_BATCH_BYTES, Entry::chars,
         (url, entries) -> replicateBatch(url, entries, peerTimeout));
     this.reads = new Batcher<>(IN_FLIGHT_PER_PEER, MAX_BATCH, MAX_BATCH_BYTES, String::length,
         (url, keys) -> call(url, Frames.Kind.READ, Frames.keys(keys), peerTimeout, Frames::readCopies));
     this.forwards = new Batcher<>(IN_FLIGHT_PER_PEER, MAX_BATCH, MAX_BATCH_BYTES,
-        w -> weight(w.entry()),
+        w -> w.entry().chars(),
         (url, writes) -> call(url, Frames.Kind.FORWARD, Frames.forwards(writes), forwardTimeout, Frames::readOutcomes));
     this.hello = new Frames.Hello(settings.clusterToken(), settings.apiToken());
   }
@@ -90,10 +90,6 @@ public final class PeerLinks implements Peers {
   @Override
   public CompletionStage<WriteOutcome> forward(Member to, Forwarded write) {
     return forwards.submit(to.url(), write);
-  }
-
-  private static int weight(Entry e) {
-    return e.key().length() + (e.versioned().isTombstone() ? 0 : e.versioned().value().length());
   }
 
   /** One call over {@code url}'s link; an answer that is not OK fails the stage with its detail. */

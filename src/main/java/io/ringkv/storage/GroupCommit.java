@@ -91,7 +91,7 @@ public final class GroupCommit implements Committer, AutoCloseable {
     long bytes = 0;
     for (Entry e : puts) {
       changes.add(new DiskStore.Change(e.key(), e.versioned()));
-      bytes += e.key().length() + (e.versioned().isTombstone() ? 0 : e.versioned().value().length());
+      bytes += e.chars();
     }
     for (String k : deletes) {
       changes.add(new DiskStore.Change(k, null));

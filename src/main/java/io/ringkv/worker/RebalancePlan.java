@@ -27,9 +27,6 @@ public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int key
   /** The most key and value characters one batch carries (with 1 MiB values, 512 of them would be 512 MiB). */
   static final long BATCH_BYTES = 4L << 20;
 
-  private static long bytes(Entry e) {
-    return e.key().length() + (e.versioned().isTombstone() ? 0 : e.versioned().value().length());
-  }
 
   /** Entries bound for one target. */
   public record Batch(Member target, List<Entry> entries) {}
@@ -57,7 +54,7 @@ public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int key
       int start = 0;
       long bytes = 0;
       for (int i = 0; i < list.size(); i++) {
-        long size = bytes(list.get(i));
+        long size = list.get(i).chars();
         // at most batchSize entries and BATCH_BYTES of keys and values (a larger entry goes alone)
         if (i > start && (i - start == batchSize || bytes + size > BATCH_BYTES)) {
           batches.add(new Batch(m, List.copyOf(list.subList(start, i))));

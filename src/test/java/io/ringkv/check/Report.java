@@ -65,10 +65,6 @@ public record Report(long attempted, long puts, long deletes, long gets, long ac
     return lostPuts + resurrectedDeletes;
   }
 
-  /** The replication factor: the copies each key should have. */
-  public int n() {
-    return quorum.n();
-  }
 
   public long failed() {
     return failedByStatus.values().stream().mapToLong(Long::longValue).sum();

@@ -110,12 +110,12 @@ final class ProcessCluster implements AutoCloseable {
     return net;
   }
 
-  /** The proxies in front of the proxied worker (its HTTP port's and its link's). */
   /** The proxy in front of the proxied worker's link port (null without one). */
   DelayProxy linkProxy() {
     return linkProxy;
   }
 
+  /** The proxies in front of the proxied worker (its HTTP port's and its link's). */
   List<DelayProxy> proxies() {
     return proxy == null ? List.of() : List.of(proxy, linkProxy);
   }
@@ -124,12 +124,12 @@ final class ProcessCluster implements AutoCloseable {
     return proxied;
   }
 
-  /** The address the test JVM calls a node at (its own, not the proxy's). */
   /** The host and port the node listens on, as the harness reaches it (for raw sockets). */
   java.net.InetSocketAddress address(String node, int port) {
     return new java.net.InetSocketAddress(net.hostOf(node), port);
   }
 
+  /** The address the test JVM calls a node at (its own, not the proxy's). */
   String url(String node) {
     return "http://" + net.hostOf(node) + ":" + net.portOf(node);
   }

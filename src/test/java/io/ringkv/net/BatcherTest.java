@@ -128,6 +128,8 @@ class BatcherTest {
     assertTrue(waiting.stream().noneMatch(w -> w.toCompletableFuture().isDone()), "a waiting item failed below the limit");
     CompletionStage<String> over = b.submit("p", -1);
     assertTrue(over.toCompletableFuture().isCompletedExceptionally(), "the item past the limit was queued");
+    Throwable why = over.toCompletableFuture().handle((v, e) -> e).join();
+    assertTrue(NotSent.of(why), "a refused item never left: its caller may act at once, " + why);
     b.submit("other", 7);
     assertEquals(List.of(7), calls.batches.get(1), "another peer's lane is not affected");
   }

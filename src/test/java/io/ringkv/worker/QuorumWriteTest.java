@@ -148,31 +148,24 @@ class QuorumWriteTest {
     assertEquals(Set.of(member("w2"), member("w3")), hinted, "each failed owner is handed to the hints");
   }
 
+  /**
+   * Owners hold newer versions: they do not acknowledge; the write keeps its one version (no second
+   * one is stamped, offered or hinted), is answered 503, and this node's clock now stamps above what
+   * the owners hold.
+   */
   @Test
-  void replicasThatHoldANewerVersionDoNotAcknowledge() {
-    start(new ReplicaStub(Map.of("w2", Mode.HOLDS_NEWER, "w3", Mode.HOLDS_NEWER)), entry("k5", "v5"));
+  void replicasThatHoldANewerVersionDoNotAcknowledgeAndARetryIsStampedAbove() {
+    ReplicaStub peers = new ReplicaStub(Map.of("w2", Mode.HOLDS_NEWER, "w3", Mode.HOLDS_NEWER));
+    Entry entry = entry("k5", "v5");
+    start(peers, entry);
 
     // no virtual time passes: both refusals decide it
     WriteOutcome.Superseded r = (WriteOutcome.Superseded) replies.receiveMessage();
     assertTrue(List.of("w1").containsAll(r.ackedBy()), r.ackedBy().toString());
     assertTrue(r.detail().contains("newer"), r.detail());
-    hints.expectNoMessage(Duration.ofMillis(100));   // an owner that holds a newer version needs no hint
-  }
-
-  /**
-   * Owners hold newer versions: the write keeps its one version (no second one is stamped, offered or
-   * hinted), is answered 503, and this node's clock now stamps above what the owners hold.
-   */
-  @Test
-  void aSupersededWriteKeepsItsOneVersionAndARetryIsStampedAbove() {
-    ReplicaStub peers = new ReplicaStub(Map.of("w2", Mode.HOLDS_NEWER, "w3", Mode.HOLDS_NEWER));
-    Entry entry = entry("k9", "v9");
-    start(peers, entry);
-
-    WriteOutcome.Superseded r = (WriteOutcome.Superseded) replies.receiveMessage();
-    assertTrue(r.detail().contains("newer"), r.detail());
     assertEquals(List.of(entry), peers.offers.get("w2"), "offered once, at the one version the write has");
     assertTrue(clock.current() >= above(entry).timestamp(), "a retry through this node is stamped above the owners' version");
+    hints.expectNoMessage(Duration.ofMillis(100));   // an owner that holds a newer version needs no hint
   }
 
   @Test

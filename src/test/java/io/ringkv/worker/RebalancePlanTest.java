@@ -317,7 +317,7 @@ class RebalancePlanTest {
     RebalancePlan p = RebalancePlan.compute("worker1", from, to, N, holdings(from, entries).get("worker1"), 512);
     assertTrue(p.keysToMove() > 8, "too few keys move to see batches split: " + p.keysToMove());
     for (RebalancePlan.Batch b : p.batches()) {
-      long bytes = b.entries().stream().mapToLong(e -> e.key().length() + e.versioned().value().length()).sum();
+      long bytes = b.entries().stream().mapToLong(io.ringkv.storage.Entry::chars).sum();
       assertTrue(b.entries().size() == 1 || bytes <= RebalancePlan.BATCH_BYTES, b.entries().size() + " entries, " + bytes + " bytes");
     }
   }
