@@ -48,7 +48,9 @@ public record NodeSettings(
     Durability durability,
     Duration syncInterval,
     Duration groupCommitWindow,
-    long storageMemoryBytes) {
+    long storageMemoryBytes,
+    Duration antiEntropyInterval,
+    Duration hintWindow) {
 
   /** The placeholders the repository's deployment files carried: a node refuses to start with one. */
   static final Set<String> SHIPPED_TOKENS = Set.of("CHANGE-ME-ringkv-demo-token", "ringkv-compose-dev-token");
@@ -78,6 +80,11 @@ public record NodeSettings(
     if (groupCommitWindow.isNegative() || groupCommitWindow.compareTo(Duration.ofMillis(100)) > 0)
       throw new IllegalArgumentException("GROUP_COMMIT_WINDOW must be between 0 and 100ms");
     if (storageMemoryBytes < (8L << 20)) throw new IllegalArgumentException("STORAGE_MEMORY must be at least 8MiB");
+    if (antiEntropyInterval.compareTo(Duration.ofMillis(100)) < 0)
+      throw new IllegalArgumentException("ANTI_ENTROPY_INTERVAL must be at least 100ms");
+    if (hintWindow.isNegative() || hintWindow.compareTo(tombstoneTtl) >= 0)
+      throw new IllegalArgumentException("HINT_WINDOW must be shorter than TOMBSTONE_TTL: an older hint could bring back a"
+          + " value whose delete has been purged");
     if (storeShards < 1) throw new IllegalArgumentException("STORE_SHARDS must be >= 1");
     if (peerPort < 0 || peerPort > 65535) throw new IllegalArgumentException("PEER_PORT must be between 0 and 65535");
     if (advertisePeerPort < 0 || advertisePeerPort > 65535)
@@ -126,7 +133,9 @@ public record NodeSettings(
         Durability.parse(c.getString("storage.durability")),
         c.getDuration("storage.sync-interval"),
         c.getDuration("storage.group-commit-window"),
-        c.getBytes("storage.memory"));
+        c.getBytes("storage.memory"),
+        c.getDuration("anti-entropy.interval"),
+        c.getDuration("anti-entropy.hint-window"));
   }
 
   /** This worker's own data directory: {@code DATA_DIR/<node id>}. */
@@ -147,7 +156,8 @@ public record NodeSettings(
         requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin, registerBackoffMax,
         vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch, rebalanceParallelism,
         rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken, maxClockSkew, clockOffset,
-        linkMaxConnections, checkClockAgainstController, dataDir, durability, syncInterval, groupCommitWindow, storageMemoryBytes);
+        linkMaxConnections, checkClockAgainstController, dataDir, durability, syncInterval, groupCommitWindow, storageMemoryBytes,
+        antiEntropyInterval, hintWindow);
   }
 
   public NodeSettings withNodeId(String id) {
@@ -155,7 +165,8 @@ public record NodeSettings(
         readQuorum, requestTimeout, peerTimeout, heartbeatInterval, heartbeatTimeout, registerBackoffMin,
         registerBackoffMax, vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch,
         rebalanceParallelism, rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken, maxClockSkew,
-        clockOffset, linkMaxConnections, checkClockAgainstController, dataDir, durability, syncInterval, groupCommitWindow, storageMemoryBytes);
+        clockOffset, linkMaxConnections, checkClockAgainstController, dataDir, durability, syncInterval, groupCommitWindow, storageMemoryBytes,
+        antiEntropyInterval, hintWindow);
   }
 
   /** Every setting, the secrets masked ("" when unset, "***" when set): safe to log. */

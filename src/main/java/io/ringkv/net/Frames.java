@@ -2,6 +2,7 @@ package io.ringkv.net;
 
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
+import io.ringkv.storage.KeyVersion;
 import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
 import java.nio.BufferUnderflowException;
@@ -30,6 +31,8 @@ import org.apache.pekko.util.ByteStringBuilder;
  * 1 REPLICATE   int n | n x entry        int n | n x applied
  * 2 READ        int n | n x str32 key    int n | n x (byte 0: absent | byte 1, versioned)
  * 3 FORWARD     int n | n x forwarded    int n | n x outcome
+ * 4 TREE        long epoch | byte level | int n | n x int id      int n | n x long   (anti-entropy: hash tree nodes)
+ * 5 KEYS        long epoch | int n | n x int segment              int n | n x keyversion (the entries in those segments)
  *
  * result        0 OK | 1 BAD_INPUT, 2 UNAVAILABLE: the body is a UTF-8 detail
  *               | 3 REFUSED: the hello was refused (id 0, detail as body); the connection closes
@@ -42,6 +45,7 @@ import org.apache.pekko.util.ByteStringBuilder;
  * outcome   := byte 0 ACKED | short n | n x str16 node | version
  *            | byte 1 SUPERSEDED, 2 NOT_REACHED | short n | n x str16 node | str32 detail
  *            | byte 3 NO_VIEW, 4 EXPIRED | short 0 | str32 detail
+ * keyversion := str32 key | version
  * applied   := byte 0 stored | byte 1 already held | byte 2 superseded | version held | byte 3 too far ahead | byte 4 not stored (disk)
  * str16     := unsigned short length | UTF-8;   str32 := int length | UTF-8
  * </pre>
@@ -58,7 +62,7 @@ public final class Frames {
 
   /** What a call asks for. */
   public enum Kind {
-    REPLICATE(1), READ(2), FORWARD(3);
+    REPLICATE(1), READ(2), FORWARD(3), TREE(4), KEYS(5);
 
     final int code;
 
@@ -254,6 +258,70 @@ public final class Frames {
     }));
   }
 
+  // ---- TREE and KEYS (anti-entropy)
+
+  /** Most tree values one TREE call may ask for (ids times the level's width): 512 KiB of answer. */
+  public static final int MAX_TREE_VALUES = 65_536;
+  /** Most segments one KEYS call may ask for. */
+  public static final int MAX_SEGMENTS = 4096;
+
+  /** A TREE call: the nodes at {@code level} of the trees at view {@code epoch}, for {@code ids} (see RangeTrees). */
+  public record TreeQuery(long epoch, int level, int[] ids) {}
+
+  /** A KEYS call: the keys and versions in {@code segments} of the trees at view {@code epoch}. */
+  public record SegmentQuery(long epoch, int[] segments) {}
+
+  public static ByteString treeQuery(TreeQuery q) {
+    Writer w = new Writer().putLong(q.epoch()).putByte(q.level()).putInt(q.ids().length);
+    for (int id : q.ids()) w.putInt(id);
+    return w.result();
+  }
+
+  public static TreeQuery readTreeQuery(ByteString body) {
+    return read(body, "tree query", r -> {
+      long epoch = r.b.getLong();
+      int level = r.b.get();
+      int[] ids = r.ints(MAX_TREE_VALUES);
+      return new TreeQuery(epoch, level, ids);
+    });
+  }
+
+  public static ByteString longs(long[] values) {
+    Writer w = new Writer().putInt(values.length);
+    for (long v : values) w.putLong(v);
+    return w.result();
+  }
+
+  public static long[] readLongs(ByteString body) {
+    return read(body, "tree values", r -> {
+      int n = r.b.getInt();
+      if (n < 0 || n > r.b.remaining() / 8) throw new Wire.BadInput("bad count " + n);
+      long[] out = new long[n];
+      for (int i = 0; i < n; i++) out[i] = r.b.getLong();
+      return out;
+    });
+  }
+
+  public static ByteString segmentQuery(SegmentQuery q) {
+    Writer w = new Writer().putLong(q.epoch()).putInt(q.segments().length);
+    for (int s : q.segments()) w.putInt(s);
+    return w.result();
+  }
+
+  public static SegmentQuery readSegmentQuery(ByteString body) {
+    return read(body, "segment query", r -> new SegmentQuery(r.b.getLong(), r.ints(MAX_SEGMENTS)));
+  }
+
+  public static ByteString keyVersions(List<KeyVersion> kvs) {
+    Writer w = new Writer().putInt(kvs.size());
+    for (KeyVersion kv : kvs) w.str32(kv.key()).version(kv.version());
+    return w.result();
+  }
+
+  public static List<KeyVersion> readKeyVersions(ByteString body) {
+    return read(body, "key versions", r -> r.list(14, () -> new KeyVersion(r.str32(), r.version())));
+  }
+
   // ---- plumbing
 
   private static <E> E byCode(E[] values, java.util.function.ToIntFunction<E> codeOf, int code, String what) {
@@ -338,6 +406,15 @@ public final class Frames {
       if (count < 0 || count > b.remaining() / minBytes) throw new Wire.BadInput("bad count " + count);
       List<T> out = new ArrayList<>(count);
       for (int i = 0; i < count; i++) out.add(item.get());
+      return out;
+    }
+
+    /** A count, at most {@code max}, then that many ints. */
+    int[] ints(int max) {
+      int n = b.getInt();
+      if (n < 0 || n > max || n > b.remaining() / 4) throw new Wire.BadInput("bad count " + n + " (at most " + max + ")");
+      int[] out = new int[n];
+      for (int i = 0; i < n; i++) out[i] = b.getInt();
       return out;
     }
 

@@ -166,6 +166,8 @@ public final class LinkServer {
         case REPLICATE -> service.replicate(Frames.readEntries(call.body())).thenApply(Frames::applied);
         case READ -> service.copies(Frames.readKeys(call.body())).thenApply(Frames::copies);
         case FORWARD -> service.coordinate(Frames.readForwards(call.body())).thenApply(Frames::outcomes);
+        case TREE -> service.tree(Frames.readTreeQuery(call.body())).thenApply(Frames::longs);
+        case KEYS -> service.keyVersions(Frames.readSegmentQuery(call.body())).thenApply(Frames::keyVersions);
       };
     } catch (RuntimeException e) {
       answer = CompletableFuture.failedFuture(e);

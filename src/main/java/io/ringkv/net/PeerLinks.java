@@ -4,6 +4,7 @@ import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
+import io.ringkv.storage.KeyVersion;
 import io.ringkv.storage.Versioned;
 import java.time.Duration;
 import java.util.List;
@@ -90,6 +91,21 @@ public final class PeerLinks implements Peers {
   @Override
   public CompletionStage<WriteOutcome> forward(Member to, Forwarded write) {
     return forwards.submit(to.url(), write);
+  }
+
+  @Override
+  public CompletionStage<List<Optional<Versioned>>> copies(Member to, List<String> keys) {
+    return call(to.url(), Frames.Kind.READ, Frames.keys(keys), pushTimeout, Frames::readCopies);
+  }
+
+  @Override
+  public CompletionStage<long[]> tree(Member to, Frames.TreeQuery query) {
+    return call(to.url(), Frames.Kind.TREE, Frames.treeQuery(query), pushTimeout, Frames::readLongs);
+  }
+
+  @Override
+  public CompletionStage<List<KeyVersion>> keyVersions(Member to, Frames.SegmentQuery query) {
+    return call(to.url(), Frames.Kind.KEYS, Frames.segmentQuery(query), pushTimeout, Frames::readKeyVersions);
   }
 
   /** One call over {@code url}'s link; an answer that is not OK fails the stage with its detail. */

@@ -2,6 +2,7 @@ package io.ringkv.net;
 
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
+import io.ringkv.storage.KeyVersion;
 import io.ringkv.storage.Versioned;
 import java.util.List;
 import java.util.Optional;
@@ -22,4 +23,13 @@ public interface PeerService {
 
   /** Coordinates client writes forwarded to this worker as their keys' primary; outcomes in order. */
   CompletionStage<List<WriteOutcome>> coordinate(List<Forwarded> writes);
+
+  /**
+   * Anti-entropy: this worker's hash tree nodes (see {@code RangeTrees}); fails unless its trees are
+   * cut by the ring of the asked epoch.
+   */
+  CompletionStage<long[]> tree(Frames.TreeQuery query);
+
+  /** Anti-entropy: the keys and versions this worker holds in the asked segments, tombstones included. */
+  CompletionStage<List<KeyVersion>> keyVersions(Frames.SegmentQuery query);
 }

@@ -3,6 +3,7 @@ package io.ringkv.net;
 import io.ringkv.cluster.Member;
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
+import io.ringkv.storage.KeyVersion;
 import io.ringkv.storage.Versioned;
 import java.util.List;
 import java.util.Optional;
@@ -31,4 +32,13 @@ public interface Peers {
 
   /** Hands a client write to the key's primary, which coordinates it. */
   CompletionStage<WriteOutcome> forward(Member to, Forwarded write);
+
+  /** Reads {@code to}'s own copies of several keys in one call (anti-entropy's repairs), in order. */
+  CompletionStage<List<Optional<Versioned>>> copies(Member to, List<String> keys);
+
+  /** Anti-entropy: {@code to}'s hash tree nodes ({@link PeerService#tree}). */
+  CompletionStage<long[]> tree(Member to, Frames.TreeQuery query);
+
+  /** Anti-entropy: the keys and versions {@code to} holds in some segments ({@link PeerService#keyVersions}). */
+  CompletionStage<List<KeyVersion>> keyVersions(Member to, Frames.SegmentQuery query);
 }

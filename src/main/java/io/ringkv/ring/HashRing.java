@@ -68,6 +68,15 @@ public final class HashRing {
     return vnodes;
   }
 
+  /**
+   * The ring's tokens, sorted (a copy). They cut the hash space into ranges: range {@code i} holds
+   * the hashes from just after token {@code i-1} up to token {@code i} (range 0 also takes those past
+   * the last token), and every key in it has the preference list of token {@code i}.
+   */
+  public long[] tokens() {
+    return tokens.clone();
+  }
+
   public boolean isEmpty() {
     return nodes.length == 0;
   }

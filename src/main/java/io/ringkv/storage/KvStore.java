@@ -1,5 +1,6 @@
 package io.ringkv.storage;
 
+import io.ringkv.ring.HashRing;
 import java.nio.charset.StandardCharsets;
 import java.util.AbstractList;
 import java.util.ArrayList;
@@ -60,6 +61,27 @@ public final class KvStore {
   private int bits = 4;
   private int size;
   private int live;
+  /** The hash trees kept up to date with every change (see {@link #track}). */
+  private RangeTrees trees = RangeTrees.NONE;
+
+  /** Keeps {@code fresh} (empty trees of a new ring) up to date from now on, after adding every entry held. */
+  public void track(RangeTrees fresh) {
+    for (Slot s : table) if (s != null) fresh.toggle(HashRing.hash(s.key), s.timestamp, s.node);
+    trees = fresh;
+  }
+
+  /** The trees this store keeps up to date (owned by this store's actor). */
+  public RangeTrees trees() {
+    return trees;
+  }
+
+  /** The trees lose {@code gone} (if any) and gain {@code now} (if any). */
+  private void changed(String key, Slot gone, Slot now) {
+    if (trees.isNone()) return;
+    long h = HashRing.hash(key);
+    if (gone != null) trees.toggle(h, gone.timestamp, gone.node);
+    if (now != null) trees.toggle(h, now.timestamp, now.node);
+  }
 
   public Versioned get(String key) {
     int i = find(key);
@@ -86,10 +108,12 @@ public final class KvStore {
       Slot old = table[i];
       if (!old.olderThan(v.version())) return false;
       table[i] = new Slot(key, v);
+      changed(key, old, table[i]);
       live += (v.isTombstone() ? 0 : 1) - (old.isTombstone() ? 0 : 1);
       return true;
     }
     table[-i - 1] = new Slot(key, v);
+    changed(key, null, table[-i - 1]);
     size++;
     if (!v.isTombstone()) live++;
     if (size * LOAD_DENOMINATOR > table.length * LOAD_NUMERATOR) grow();
@@ -104,12 +128,24 @@ public final class KvStore {
     return true;
   }
 
-  /** Drops tombstones whose version is older than {@code timestamp}, but those of the keys in {@code keep}; returns their keys. */
-  public List<String> purgeTombstonesBefore(long timestamp, java.util.function.Predicate<String> keep) {
+  /** Which tombstones a purge drops. */
+  public interface TombstoneRule {
+    boolean purge(String key, long timestamp);
+  }
+
+  /** Drops the tombstones that {@code rule} accepts; returns their keys. */
+  public List<String> purgeTombstones(TombstoneRule rule) {
     List<String> old = new ArrayList<>();
-    for (Slot s : table) if (s != null && s.isTombstone() && s.timestamp < timestamp && !keep.test(s.key)) old.add(s.key);
+    for (Slot s : table) if (s != null && s.isTombstone() && rule.purge(s.key, s.timestamp)) old.add(s.key);
     for (String key : old) removeAt(find(key));   // removing shifts slots: find each afresh
     return old;
+  }
+
+  /** The keys that hold a tombstone. */
+  public List<String> tombstoneKeys() {
+    List<String> keys = new ArrayList<>();
+    for (Slot s : table) if (s != null && s.isTombstone()) keys.add(s.key);
+    return keys;
   }
 
   /** Live keys (tombstones not counted). */
@@ -127,14 +163,15 @@ public final class KvStore {
    * (slots never change): the entries are built as the list is read, so a rebalance's snapshot of a
    * million keys costs its store actor milliseconds and leaves the decoding to whoever reads it.
    */
-  public List<Entry> snapshot() {
+  public Snapshot snapshot() {
     Slot[] slots = new Slot[size];
     int n = 0;
     for (Slot s : table) if (s != null) slots[n++] = s;
     return new Snapshot(slots);
   }
 
-  private static final class Snapshot extends AbstractList<Entry> implements RandomAccess {
+  /** A {@link #snapshot}: every entry, built as it is read; keys and versions can be read without the values. */
+  public static final class Snapshot extends AbstractList<Entry> implements RandomAccess {
     private final Slot[] slots;
 
     Snapshot(Slot[] slots) {
@@ -144,6 +181,14 @@ public final class KvStore {
     @Override
     public Entry get(int i) {
       return new Entry(slots[i].key, slots[i].versioned());
+    }
+
+    public String key(int i) {
+      return slots[i].key;
+    }
+
+    public KeyVersion keyVersion(int i) {
+      return new KeyVersion(slots[i].key, new Version(slots[i].timestamp, slots[i].node));
     }
 
     @Override
@@ -181,6 +226,7 @@ public final class KvStore {
       }
     }
     table[i] = null;
+    changed(gone.key, gone, null);
     size--;
     if (!gone.isTombstone()) live--;
   }

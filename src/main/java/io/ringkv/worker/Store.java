@@ -6,6 +6,8 @@ import io.ringkv.storage.Committer;
 import io.ringkv.storage.GroupCommit;
 import io.ringkv.storage.HybridClock;
 import io.ringkv.storage.KvStore;
+import io.ringkv.storage.RangeTrees;
+import io.ringkv.ring.HashRing;
 import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
 import java.time.Duration;
@@ -49,6 +51,23 @@ public final class Store extends AbstractBehavior<Store.Command> {
 
   public record Count(ActorRef<Counts> replyTo) implements Command {}
 
+  /** A new view's ring: rebuild the hash trees for its ranges (anti-entropy compares them at {@code epoch}). */
+  public record Track(long epoch, long[] tokens) implements Command {}
+
+  /** The hash trees' nodes at {@code level} for {@code ids} (see {@link RangeTrees#values}), if they are at {@code epoch}. */
+  public record TreeValues(long epoch, int level, int[] ids, ActorRef<TreeReply> replyTo) implements Command {}
+
+  /** Every entry (lazily, as {@link Snapshot}) with the trees' ranges, if they are at {@code epoch}. */
+  public record Listing(long epoch, ActorRef<ListingReply> replyTo) implements Command {}
+
+  /**
+   * From anti-entropy: for each range of the ring at {@code epoch}, the wall-clock time (this node's)
+   * at which the last complete exchange with every other owner of the range began. A tombstone may
+   * be purged only once its range was exchanged so after the tombstone arrived here: every owner holds
+   * it (or a newer version) then, and none can bring the key back.
+   */
+  public record ExchangedSince(long epoch, long[] millis) implements Command {}
+
   /** What happened to each entry of an {@link Apply}, in order. */
   public record Offered(List<Applied> outcomes) {}
 
@@ -60,7 +79,13 @@ public final class Store extends AbstractBehavior<Store.Command> {
 
   public record SnapshotReply(List<Entry> entries) {}
 
-  public record Counts(int live, int total) {}
+  public record Counts(int live, int total, long treeEpoch, int rangesInUse, int tombstonesKept) {}
+
+  /** {@code values} null when the trees are at {@code treeEpoch}, not the one asked; {@code problem}: a bad id. */
+  public record TreeReply(long treeEpoch, long[] values, String problem) {}
+
+  /** {@code entries} null when the trees are at {@code treeEpoch}, not the one asked; {@code ranges}: segments of keys (read-only use). */
+  public record ListingReply(long treeEpoch, KvStore.Snapshot entries, RangeTrees ranges) {}
 
   private enum PurgeTick implements Command { INSTANCE }
 
@@ -108,6 +133,11 @@ public final class Store extends AbstractBehavior<Store.Command> {
   private final Map<String, Pending> pending = new HashMap<>();
   private final HybridClock clock;
   private final Duration tombstoneTtl;
+  /** When each tombstone stored since this store started arrived (wall millis); those loaded from disk count as arrived at start. */
+  private final Map<String, Long> tombstoneArrived = new HashMap<>();
+  private final long startedMillis;
+  /** The last {@link ExchangedSince} for the trees' epoch (null: none yet, no tombstone may be purged). */
+  private ExchangedSince exchanged;
 
   private Store(ActorContext<Command> ctx, TimerScheduler<Command> timers, HybridClock clock, Duration ttl, KvStore loaded,
       Committer disk) {
@@ -116,6 +146,7 @@ public final class Store extends AbstractBehavior<Store.Command> {
     this.disk = disk;
     this.clock = clock;
     this.tombstoneTtl = ttl;
+    this.startedMillis = clock.wallMillis();
     Duration every = ttl.dividedBy(10).compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : ttl.dividedBy(10);
     timers.startTimerWithFixedDelay(PurgeTick.INSTANCE, every);
   }
@@ -130,6 +161,10 @@ public final class Store extends AbstractBehavior<Store.Command> {
         .onMessage(Snapshot.class, this::onSnapshot)
         .onMessage(DropIfUnchanged.class, this::onDrop)
         .onMessage(Count.class, this::onCount)
+        .onMessage(Track.class, this::onTrack)
+        .onMessage(TreeValues.class, this::onTreeValues)
+        .onMessage(Listing.class, this::onListing)
+        .onMessage(ExchangedSince.class, this::onExchangedSince)
         .onMessageEquals(PurgeTick.INSTANCE, this::onPurge)
         .build();
   }
@@ -152,7 +187,9 @@ public final class Store extends AbstractBehavior<Store.Command> {
       }
       clock.observe(ts);
       if (disk == null) {
-        outcomes.add(store.offer(e.key(), e.versioned()));
+        Applied o = store.offer(e.key(), e.versioned());
+        if (o == Applied.STORED) stored(e);
+        outcomes.add(o);
         continue;
       }
       Pending waiting = pending.get(e.key());
@@ -190,8 +227,8 @@ public final class Store extends AbstractBehavior<Store.Command> {
     for (int i : c.written()) {
       Entry e = c.apply().entries().get(i);
       pending.computeIfPresent(e.key(), (k, p) -> p.minusOne());
-      if (c.stored()) store.apply(e.key(), e.versioned());
-      else outcomes.set(i, Applied.NOT_STORED);
+      if (!c.stored()) outcomes.set(i, Applied.NOT_STORED);
+      else if (store.apply(e.key(), e.versioned())) stored(e);
     }
     for (int i : c.recheck()) {
       // superseded only if the newer version reached the disk; else the sender must try again
@@ -226,22 +263,77 @@ public final class Store extends AbstractBehavior<Store.Command> {
       // a key with a newer write on its way to disk keeps it (the delete would reach the disk after it)
       if (!pending.containsKey(e.key()) && store.removeIfVersion(e.key(), e.versioned().version())) dropped.add(e.key());
     }
+    dropped.forEach(tombstoneArrived::remove);
     forget(dropped);
     d.replyTo().tell(new Dropped(dropped.size()));
     return this;
   }
 
   private Behavior<Command> onCount(Count c) {
-    c.replyTo().tell(new Counts(store.liveCount(), store.size()));
+    c.replyTo().tell(new Counts(store.liveCount(), store.size(), store.trees().epoch(), store.trees().rangesInUse(),
+        store.size() - store.liveCount()));
+    return this;
+  }
+
+  /** An entry is in the map now: a tombstone's arrival is noted (see {@link #purgeable}). */
+  private void stored(Entry e) {
+    if (e.versioned().isTombstone()) tombstoneArrived.put(e.key(), clock.wallMillis());
+    else tombstoneArrived.remove(e.key());
+  }
+
+  private Behavior<Command> onTrack(Track t) {
+    if (t.epoch() <= store.trees().epoch()) return this;
+    long start = System.nanoTime();
+    store.track(new RangeTrees(t.epoch(), t.tokens()));
+    exchanged = null;   // the ranges changed: no exchange of the new ones has run yet
+    getContext().getLog().debug("hash trees of {} entries rebuilt for epoch {} in {} ms", store.size(), t.epoch(),
+        (System.nanoTime() - start) / 1_000_000);
+    return this;
+  }
+
+  private Behavior<Command> onTreeValues(TreeValues t) {
+    RangeTrees trees = store.trees();
+    if (trees.epoch() != t.epoch()) {
+      t.replyTo().tell(new TreeReply(trees.epoch(), null, null));
+      return this;
+    }
+    try {
+      t.replyTo().tell(new TreeReply(trees.epoch(), trees.values(t.level(), t.ids()), null));
+    } catch (IllegalArgumentException e) {
+      t.replyTo().tell(new TreeReply(trees.epoch(), null, e.getMessage()));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onListing(Listing l) {
+    RangeTrees trees = store.trees();
+    l.replyTo().tell(new ListingReply(trees.epoch(), trees.epoch() == l.epoch() ? store.snapshot() : null, trees));
+    return this;
+  }
+
+  private Behavior<Command> onExchangedSince(ExchangedSince x) {
+    if (x.epoch() == store.trees().epoch() && x.millis().length == store.trees().ranges()) exchanged = x;
     return this;
   }
 
   private Behavior<Command> onPurge() {
     long cutoff = HybridClock.fromMillis(HybridClock.physicalMillis(clock.current()) - tombstoneTtl.toMillis());
-    List<String> purged = store.purgeTombstonesBefore(cutoff, pending::containsKey);
+    List<String> purged = store.purgeTombstones((key, ts) -> ts < cutoff && purgeable(key));
+    purged.forEach(tombstoneArrived::remove);
     forget(purged);
     if (!purged.isEmpty()) getContext().getLog().debug("purged {} tombstones", purged.size());
     return this;
+  }
+
+  /**
+   * Whether a tombstone older than TOMBSTONE_TTL may go: no write of the key is on its way to disk,
+   * and a complete anti-entropy exchange of its range with every other owner began after the
+   * tombstone arrived here (so every owner holds it, or a newer version).
+   */
+  private boolean purgeable(String key) {
+    if (pending.containsKey(key) || exchanged == null || exchanged.epoch() != store.trees().epoch()) return false;
+    long since = exchanged.millis()[store.trees().rangeOf(HashRing.hash(key))];
+    return since > tombstoneArrived.getOrDefault(key, startedMillis);
   }
 
   /** Deletes keys gone from the map from the disk too. Not waited for: a key that survives a crash there is a stray copy, which the next rebalance hands to its owners. */

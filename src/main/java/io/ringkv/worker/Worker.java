@@ -46,6 +46,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
+  public record GetAntiEntropy(ActorRef<AntiEntropy.Report> replyTo) implements Command {}
+
   public record Status(String nodeId, ClusterView view, boolean rebalancing, long keysMoved, long keysHandedOff,
       int rebalances, Membership membership, boolean leaving, ClockChecked clock, boolean joining) {}
 
@@ -92,6 +94,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   private final ActorRef<Rebalancer.Command> rebalancer;
   private final ActorRef<MembershipLink.Command> link;
   private final ActorRef<Hints.Command> hints;
+  private final ActorRef<AntiEntropy.Command> antiEntropy;
   private final int n;
   private ClusterView view;
   /** The last view the local data was fully brought in line with. */
@@ -136,6 +139,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     ActorRef<Rebalancer.Finished> finished = ctx.messageAdapter(Rebalancer.Finished.class, WrappedFinished::new);
     this.rebalancer = ctx.spawn(Rebalancer.create(env, finished), "rebalancer");
     this.hints = ctx.spawn(Hints.create(env), "hints");
+    this.antiEntropy = ctx.spawn(AntiEntropy.create(env), "anti-entropy");
     this.link = ctx.spawn(MembershipLink.create(env.settings(), controlPlane, env.clock()::wallMillis, ctx.getSelf(), env.data()), "membership",
         MembershipLink.dispatcher(ctx.getSystem().settings().config()));
   }
@@ -157,6 +161,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .onMessage(ClockChecked.class, c -> { clock = c; return this; })
         .onMessage(SettledEverywhere.class, this::onSettledEverywhere)
         .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(GetAntiEntropy.class, g -> { antiEntropy.tell(new AntiEntropy.GetReport(g.replyTo())); return this; })
         .onMessage(Leave.class, this::onLeave)
         .onMessageEquals(LeaveFailed.INSTANCE, this::onLeaveFailed)
         .build();
@@ -259,6 +264,10 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     if (next.epoch() <= view.epoch()) return this;
     getContext().getLog().info("view epoch {} -> {}: UP {}", view.epoch(), next.epoch(), next.ring().nodes());
     view = next;
+    // the hash trees follow the ring's ranges; anti-entropy waits until the data is in line with it
+    Store.Track track = new Store.Track(next.epoch(), next.ring().tokens());
+    for (var store : env.shards().stores()) store.tell(track);
+    antiEntropy.tell(AntiEntropy.Unsettled.INSTANCE);
     if (joinedAt < 0 && next.isUp(env.self())) {
       joinedAt = next.epoch();
       getContext().getLog().info("{} joined at epoch {}: JOINING until every worker has settled it", env.self(), joinedAt);
@@ -284,6 +293,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     if (f.complete()) {
       settled = f.to();
       link.tell(new MembershipLink.Settled(settled.epoch()));
+      antiEntropy.tell(new AntiEntropy.Settled(settled));
       rebalancing = false;
       if (leaving != null && !settled.isUp(env.self())) replyLeft(true);
     } else {

@@ -1,6 +1,10 @@
 package io.ringkv.worker;
 
+import io.ringkv.net.Frames;
 import io.ringkv.net.PeerService;
+import io.ringkv.net.Wire;
+import io.ringkv.storage.KeyVersion;
+import io.ringkv.storage.RangeTrees;
 import io.ringkv.net.Forwarded;
 import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Applied;
@@ -39,6 +43,7 @@ public final class WorkerApi implements PeerService {
   private final Limits limits;
   private final Duration writeTimeout;
   private final Duration localTimeout;
+  private final LocalStores stores;
 
   public WorkerApi(WorkerEnv env, ActorRef<Worker.Command> worker, ActorSystem<?> system) {
     this.env = env;
@@ -48,6 +53,7 @@ public final class WorkerApi implements PeerService {
     // forwarding to the primary (see PeerLinks' forward timeout), then coordinating here if it did not answer
     this.writeTimeout = env.settings().requestTimeout().multipliedBy(3).plus(env.settings().peerTimeout());
     this.localTimeout = env.settings().peerTimeout();
+    this.stores = new LocalStores(env.shards(), system, localTimeout);
   }
 
   public String nodeId() {
@@ -98,38 +104,36 @@ public final class WorkerApi implements PeerService {
     for (String k : keys) limits.key(k);
     if (!env.servesReads().get())
       return CompletableFuture.failedFuture(new IllegalStateException(env.self() + " is JOINING: it has not received its data yet"));
-    return perShard(keys, Function.identity(), (store, part) -> Stages.plain(AskPattern.<Store.Command, Store.ReadManyReply>ask(
-        store, r -> new Store.ReadMany(part, r), localTimeout, system.scheduler())).thenApply(Store.ReadManyReply::values));
+    return stores.copies(keys);
   }
 
   @Override
   public CompletionStage<List<Applied>> replicate(List<Entry> entries) {
     for (Entry e : entries) limits.entry(e);
-    return perShard(entries, Entry::key, (store, part) -> Stages.plain(AskPattern.<Store.Command, Store.Offered>ask(
-        store, r -> new Store.Apply(part, r), localTimeout, system.scheduler())).thenApply(Store.Offered::outcomes));
+    return stores.replicate(entries);
   }
 
-  /**
-   * Splits {@code items} by store shard, asks each shard once for its part, and puts the answers back
-   * in the order of {@code items}.
-   */
-  private <I, R> CompletionStage<List<R>> perShard(List<I> items, Function<I, String> key,
-      BiFunction<ActorRef<Store.Command>, List<I>, CompletionStage<List<R>>> ask) {
-    Map<ActorRef<Store.Command>, List<Integer>> at = new HashMap<>();
-    for (int i = 0; i < items.size(); i++)
-      at.computeIfAbsent(env.shards().forKey(key.apply(items.get(i))), k -> new ArrayList<>()).add(i);
-    List<R> out = new ArrayList<>(Collections.nCopies(items.size(), null));
-    CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
-    for (var part : at.entrySet()) {
-      List<Integer> indexes = part.getValue();
-      List<I> asked = indexes.stream().map(items::get).toList();
-      // each part fills its own indexes; thenCombine runs the fills one after another
-      all = all.thenCombine(ask.apply(part.getKey(), asked), (v, answers) -> {
-        for (int j = 0; j < indexes.size(); j++) out.set(indexes.get(j), answers.get(j));
-        return null;
-      });
+  @Override
+  public CompletionStage<long[]> tree(Frames.TreeQuery q) {
+    int width;
+    try {
+      width = RangeTrees.width(q.level());
+    } catch (IllegalArgumentException e) {
+      throw new Wire.BadInput(e.getMessage());
     }
-    return all.thenApply(v -> Collections.unmodifiableList(out));
+    if ((long) q.ids().length * width > Frames.MAX_TREE_VALUES)
+      throw new Wire.BadInput("at most " + Frames.MAX_TREE_VALUES + " tree values per call");
+    return stores.tree(q);
+  }
+
+  @Override
+  public CompletionStage<List<KeyVersion>> keyVersions(Frames.SegmentQuery q) {
+    return stores.keyVersions(q);
+  }
+
+  /** Anti-entropy's state, for {@code GET /status}. */
+  public CompletionStage<AntiEntropy.Report> antiEntropy() {
+    return AskPattern.ask(worker, Worker.GetAntiEntropy::new, localTimeout, system.scheduler());
   }
 
   /** A version stamped here, for the seed's unversioned replicate. */

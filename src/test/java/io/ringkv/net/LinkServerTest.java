@@ -72,6 +72,17 @@ class LinkServerTest {
     public CompletionStage<List<WriteOutcome>> coordinate(List<Forwarded> writes) {
       return CompletableFuture.failedFuture(new IllegalStateException("no coordinator here"));
     }
+
+    @Override
+    public CompletionStage<long[]> tree(Frames.TreeQuery query) {
+      return CompletableFuture.completedFuture(new long[] {query.epoch(), query.level(), query.ids().length});
+    }
+
+    @Override
+    public CompletionStage<List<io.ringkv.storage.KeyVersion>> keyVersions(Frames.SegmentQuery query) {
+      return CompletableFuture.completedFuture(List.of(new io.ringkv.storage.KeyVersion("k" + query.segments().length,
+          new Version(query.epoch(), "n"))));
+    }
   };
 
   @Test

@@ -32,6 +32,21 @@ public abstract class NoPeers implements Peers, ControlPlane {
   }
 
   @Override
+  public CompletionStage<List<Optional<Versioned>>> copies(Member to, List<String> keys) {
+    return unexpected("copies");
+  }
+
+  @Override
+  public CompletionStage<long[]> tree(Member to, Frames.TreeQuery query) {
+    return unexpected("tree");
+  }
+
+  @Override
+  public CompletionStage<List<io.ringkv.storage.KeyVersion>> keyVersions(Member to, Frames.SegmentQuery query) {
+    return unexpected("keyVersions");
+  }
+
+  @Override
   public CompletionStage<MembershipReply> register(Registration registration) {
     return unexpected("register");
   }

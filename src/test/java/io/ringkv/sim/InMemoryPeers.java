@@ -11,6 +11,8 @@ import io.ringkv.net.NotSent;
 import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
+import io.ringkv.storage.KeyVersion;
+import io.ringkv.net.Frames;
 import io.ringkv.storage.Versioned;
 import io.ringkv.util.Stages;
 import io.ringkv.worker.WorkerApi;
@@ -40,7 +42,7 @@ public final class InMemoryPeers {
   public static final String CONTROLLER = "controller";
 
   /** The kinds of node-to-node call, one per {@link Peers} and {@link ControlPlane} method. */
-  public enum Kind { REPLICATE, FETCH, FORWARD, REGISTER, HEARTBEAT, FETCH_VIEW, PUSH_VIEW, LEAVE }
+  public enum Kind { REPLICATE, FETCH, FORWARD, TREE, KEYS, REGISTER, HEARTBEAT, FETCH_VIEW, PUSH_VIEW, LEAVE }
 
   /** One call, as fault rules see it. */
   public record Call(Kind kind, String from, String to) {}
@@ -294,6 +296,21 @@ public final class InMemoryPeers {
     public CompletionStage<WriteOutcome> forward(Member to, Forwarded write) {
       return send(new Call(Kind.FORWARD, self, to.id()),
           () -> worker(to.id()).coordinate(List.of(write)).thenApply(outcomes -> outcomes.get(0)));
+    }
+
+    @Override
+    public CompletionStage<List<Optional<Versioned>>> copies(Member to, List<String> keys) {
+      return send(new Call(Kind.FETCH, self, to.id()), () -> worker(to.id()).copies(keys));
+    }
+
+    @Override
+    public CompletionStage<long[]> tree(Member to, Frames.TreeQuery query) {
+      return send(new Call(Kind.TREE, self, to.id()), () -> worker(to.id()).tree(query));
+    }
+
+    @Override
+    public CompletionStage<List<KeyVersion>> keyVersions(Member to, Frames.SegmentQuery query) {
+      return send(new Call(Kind.KEYS, self, to.id()), () -> worker(to.id()).keyVersions(query));
     }
 
     @Override

@@ -127,6 +127,21 @@ class PlantedBugTest {
     }
 
     @Override
+    public CompletionStage<List<Optional<Versioned>>> copies(Member to, List<String> keys) {
+      return delegate.copies(to, keys);
+    }
+
+    @Override
+    public CompletionStage<long[]> tree(Member to, io.ringkv.net.Frames.TreeQuery query) {
+      return delegate.tree(to, query);
+    }
+
+    @Override
+    public CompletionStage<List<io.ringkv.storage.KeyVersion>> keyVersions(Member to, io.ringkv.net.Frames.SegmentQuery query) {
+      return delegate.keyVersions(to, query);
+    }
+
+    @Override
     public CompletionStage<List<Applied>> replicate(Member to, List<Entry> entries) {
       if (to.id().equals(victim)) return CompletableFuture.completedFuture(Collections.nCopies(entries.size(), Applied.STORED));
       return delegate.replicate(to, entries);

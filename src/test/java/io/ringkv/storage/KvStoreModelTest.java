@@ -52,7 +52,7 @@ class KvStoreModelTest {
             expected++;
           }
         }
-        assertEquals(expected, store.purgeTombstonesBefore(cutoff, k -> false).size(), where);
+        assertEquals(expected, store.purgeTombstones((k, ts) -> ts < cutoff).size(), where);
       }
       assertEquals(model.get(key), store.get(key), where);
     }

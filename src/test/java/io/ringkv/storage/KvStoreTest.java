@@ -89,7 +89,7 @@ class KvStoreTest {
     store.apply("dead-edge", Versioned.tombstone(new Version(10, "n")));
     store.apply("dead-new", Versioned.tombstone(new Version(20, "n")));
 
-    assertEquals(1, store.purgeTombstonesBefore(10, k -> false).size());
+    assertEquals(1, store.purgeTombstones((k, ts) -> ts < 10).size());
     assertNull(store.get("dead-old"));
     assertTrue(store.get("dead-edge").isTombstone(), "the cutoff is exclusive");
     assertTrue(store.get("dead-new").isTombstone());
@@ -97,9 +97,9 @@ class KvStoreTest {
     assertEquals(1, store.liveCount());
     assertEquals(3, store.size());
 
-    assertEquals(2, store.purgeTombstonesBefore(Long.MAX_VALUE, k -> false).size());
+    assertEquals(2, store.purgeTombstones((k, ts) -> ts < Long.MAX_VALUE).size());
     assertEquals(1, store.size());
-    assertEquals(0, store.purgeTombstonesBefore(Long.MAX_VALUE, k -> false).size());
+    assertEquals(0, store.purgeTombstones((k, ts) -> ts < Long.MAX_VALUE).size());
   }
 
   @Test

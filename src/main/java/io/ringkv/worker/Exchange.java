@@ -1,0 +1,186 @@
+package io.ringkv.worker;
+
+import io.ringkv.net.Frames;
+import io.ringkv.ring.HashRing;
+import io.ringkv.storage.Applied;
+import io.ringkv.storage.Entry;
+import io.ringkv.storage.KeyVersion;
+import io.ringkv.storage.RangeTrees;
+import io.ringkv.storage.Version;
+import io.ringkv.storage.Versioned;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+
+/**
+ * One anti-entropy exchange between two owners of some ranges, run by one of them: compare the
+ * ranges' tree roots, descend into the branches and then the leaves that differ, list the keys and
+ * versions of the differing segments on both sides, and copy each differing key's newer version to
+ * the side that lacks it (last writer wins decides, as everywhere). One call is under way at a time,
+ * so an exchange loads each side with at most one request: the foreground goes first.
+ *
+ * <p>A range is complete when every difference found in it was repaired: the other side then held,
+ * when the exchange began, nothing newer than this one, and now holds everything this side held.
+ */
+final class Exchange {
+  /** One party: its hash trees, the keys in some segments, its copies to read, and a way to offer it copies. */
+  interface Side {
+    CompletionStage<long[]> tree(Frames.TreeQuery q);
+
+    CompletionStage<List<KeyVersion>> keyVersions(Frames.SegmentQuery q);
+
+    CompletionStage<List<Optional<Versioned>>> copies(List<String> keys);
+
+    CompletionStage<List<Applied>> replicate(List<Entry> entries);
+  }
+
+  /**
+   * What an exchange did: the ranges it could not complete, keys copied each way and per range, the
+   * segments whose leaves differed, and the bytes of the calls to the other side (payloads).
+   */
+  record Result(int[] ranges, BitSet incomplete, int pulled, int pushed, int[] repairedPerRange, int segments, long bytes) {}
+
+  /** Calls' sizes: ids per TREE call at each level, segments per KEYS call, keys per repair batch. */
+  static final int ROOTS_PER_CALL = 8192;
+  static final int SEGMENTS_PER_CALL = 1024;
+  static final int REPAIR_BATCH = 256;
+
+  private final Side here;
+  private final Side there;
+  private final long epoch;
+  private final RangeTrees layout;
+  private final int[] ranges;
+  private final int maxRepairs;
+  private final BitSet incomplete = new BitSet();
+  private final int[] repaired;
+  private int pulled;
+  private int pushed;
+  private int segments;
+  private long bytes;
+
+  private Exchange(Side here, Side there, RangeTrees layout, int[] ranges, int maxRepairs) {
+    this.here = here;
+    this.there = there;
+    this.epoch = layout.epoch();
+    this.layout = layout;
+    this.ranges = ranges;
+    this.maxRepairs = maxRepairs;
+    this.repaired = new int[layout.ranges()];
+  }
+
+  /**
+   * Exchanges {@code ranges} (of the ring that cut {@code layout}) between {@code here} and {@code
+   * there}; at most {@code maxRepairs} keys are copied (the rest wait for the next exchange, their
+   * ranges incomplete). Fails if a call fails (the exchange as a whole is then incomplete).
+   */
+  static CompletableFuture<Result> run(Side here, Side there, RangeTrees layout, int[] ranges, int maxRepairs) {
+    Exchange x = new Exchange(here, there, layout, ranges, maxRepairs);
+    return x.differing(RangeTrees.ROOTS, ranges, ROOTS_PER_CALL)
+        .thenCompose(r -> x.differing(RangeTrees.BRANCHES_OF_RANGE, r, Frames.MAX_TREE_VALUES / RangeTrees.BRANCHES))
+        .thenCompose(b -> x.differing(RangeTrees.LEAVES_OF_BRANCH, b, Frames.MAX_TREE_VALUES / RangeTrees.LEAVES_PER_BRANCH))
+        .thenCompose(x::repairSegments)
+        .thenApply(v -> new Result(ranges, x.incomplete, x.pulled, x.pushed, x.repaired, x.segments, x.bytes));
+  }
+
+  /**
+   * The children of {@code ids} at {@code level} whose hashes differ between the sides: the ranges
+   * for the roots, then {@code range * BRANCHES + branch}, then {@code branch * LEAVES_PER_BRANCH +
+   * leaf}, which is the segment {@code range * LEAVES + leaf}.
+   */
+  private CompletableFuture<int[]> differing(int level, int[] ids, int perCall) {
+    int width = RangeTrees.width(level);
+    List<Integer> out = new ArrayList<>();
+    return inChunks(ids, perCall, chunk -> {
+      Frames.TreeQuery q = new Frames.TreeQuery(epoch, level, chunk);
+      bytes += 17 + 4L * chunk.length + 8L * chunk.length * width;
+      return here.tree(q).toCompletableFuture().thenCombine(there.tree(q), (mine, theirs) -> {
+        for (int i = 0; i < mine.length; i++) if (mine[i] != theirs[i]) out.add(chunk[i / width] * width + i % width);
+        return null;
+      });
+    }).thenApply(v -> out.stream().mapToInt(Integer::intValue).toArray());
+  }
+
+  /** Lists the keys of the differing segments on both sides and copies what differs, a chunk at a time. */
+  private CompletableFuture<Void> repairSegments(int[] differing) {
+    segments = differing.length;
+    return inChunks(differing, SEGMENTS_PER_CALL, chunk -> {
+      if (pulled + pushed >= maxRepairs) {
+        for (int s : chunk) incomplete.set(s / RangeTrees.LEAVES);
+        return CompletableFuture.completedFuture(null);
+      }
+      Frames.SegmentQuery q = new Frames.SegmentQuery(epoch, chunk);
+      bytes += 13 + 4L * chunk.length;
+      return here.keyVersions(q).toCompletableFuture().thenCombine(there.keyVersions(q), this::plan)
+          .thenCompose(plan -> inBatches(plan[0], keys -> copy(there, here, keys, true))
+              .thenCompose(v -> inBatches(plan[1], keys -> copy(here, there, keys, false))));
+    });
+  }
+
+  /** [keys to pull here, keys to push there]: each key whose newest version one side lacks. */
+  @SuppressWarnings("unchecked")
+  private List<String>[] plan(List<KeyVersion> mine, List<KeyVersion> theirs) {
+    for (KeyVersion kv : theirs) bytes += 14 + kv.key().length() + kv.version().node().length();
+    Map<String, Version> theirMap = new HashMap<>(theirs.size() * 2);
+    for (KeyVersion kv : theirs) theirMap.put(kv.key(), kv.version());
+    List<String> pull = new ArrayList<>();
+    List<String> push = new ArrayList<>();
+    for (KeyVersion kv : mine) {
+      Version t = theirMap.remove(kv.key());
+      if (t == null || kv.version().isNewerThan(t)) push.add(kv.key());
+      else if (t.isNewerThan(kv.version())) pull.add(kv.key());
+    }
+    pull.addAll(theirMap.keySet());   // keys only they hold
+    return new List[] {pull, push};
+  }
+
+  /** Reads {@code keys} from {@code from} and offers them to {@code to}; a copy {@code to} did not take leaves its range incomplete. */
+  private CompletableFuture<Void> copy(Side from, Side to, List<String> keys, boolean pulling) {
+    if (pulling) bytes += 8 + 4L * keys.size() + keys.stream().mapToLong(String::length).sum();
+    return from.copies(keys).toCompletableFuture().thenCompose(copies -> {
+      List<Entry> entries = new ArrayList<>(copies.size());
+      for (int i = 0; i < keys.size(); i++) if (copies.get(i).isPresent()) entries.add(new Entry(keys.get(i), copies.get(i).get()));
+      for (Entry e : entries) bytes += 20 + e.chars() + e.versioned().version().node().length();
+      if (entries.isEmpty()) return CompletableFuture.completedFuture(null);
+      return to.replicate(entries).toCompletableFuture().thenAccept(applied -> {
+        if (!pulling) bytes += 4 + applied.size();
+        for (int i = 0; i < entries.size(); i++) {
+          Applied a = applied.get(i);
+          int range = layout.rangeOf(HashRing.hash(entries.get(i).key()));
+          if (a.outcome() == Applied.Outcome.STORED) {
+            repaired[range]++;
+            if (pulling) pulled++;
+            else pushed++;
+          } else if (!a.holds() && a.outcome() != Applied.Outcome.SUPERSEDED) {
+            incomplete.set(range);
+          }
+        }
+      });
+    });
+  }
+
+  private CompletableFuture<Void> inBatches(List<String> keys, Function<List<String>, CompletableFuture<Void>> step) {
+    CompletableFuture<Void> done = CompletableFuture.completedFuture(null);
+    for (int i = 0; i < keys.size(); i += REPAIR_BATCH) {
+      List<String> batch = keys.subList(i, Math.min(keys.size(), i + REPAIR_BATCH));
+      done = done.thenCompose(v -> step.apply(batch));
+    }
+    return done;
+  }
+
+  /** Runs {@code step} on each chunk of {@code ids}, one after the other. */
+  private static CompletableFuture<Void> inChunks(int[] ids, int perChunk, Function<int[], CompletableFuture<?>> step) {
+    CompletableFuture<Void> done = CompletableFuture.completedFuture(null);
+    for (int i = 0; i < ids.length; i += perChunk) {
+      int[] chunk = Arrays.copyOfRange(ids, i, Math.min(ids.length, i + perChunk));
+      done = done.thenCompose(v -> step.apply(chunk).thenApply(x -> null));
+    }
+    return done;
+  }
+}
