@@ -45,7 +45,7 @@ import org.apache.pekko.util.ByteStringBuilder;
  * outcome   := byte 0 ACKED | short n | n x str16 node | version
  *            | byte 1 SUPERSEDED, 2 NOT_REACHED | short n | n x str16 node | str32 detail
  *            | byte 3 NO_VIEW, 4 EXPIRED | short 0 | str32 detail
- * keyversion := str32 key | version
+ * keyversion := str32 key | byte tombstone (0 or 1) | version
  * applied   := byte 0 stored | byte 1 already held | byte 2 superseded | version held | byte 3 too far ahead | byte 4 not stored (disk)
  * str16     := unsigned short length | UTF-8;   str32 := int length | UTF-8
  * </pre>
@@ -314,12 +314,20 @@ public final class Frames {
 
   public static ByteString keyVersions(List<KeyVersion> kvs) {
     Writer w = new Writer().putInt(kvs.size());
-    for (KeyVersion kv : kvs) w.str32(kv.key()).version(kv.version());
+    for (KeyVersion kv : kvs) w.str32(kv.key()).putByte(kv.tombstone() ? 1 : 0).version(kv.version());
     return w.result();
   }
 
   public static List<KeyVersion> readKeyVersions(ByteString body) {
-    return read(body, "key versions", r -> r.list(14, () -> new KeyVersion(r.str32(), r.version())));
+    return read(body, "key versions", r -> r.list(15, () -> {
+      String key = r.str32();
+      boolean tombstone = switch (r.b.get()) {
+        case 0 -> false;
+        case 1 -> true;
+        default -> throw new Wire.BadInput("key versions: bad tombstone flag");
+      };
+      return new KeyVersion(key, r.version(), tombstone);
+    }));
   }
 
   // ---- plumbing

@@ -188,7 +188,7 @@ public final class KvStore {
     }
 
     public KeyVersion keyVersion(int i) {
-      return new KeyVersion(slots[i].key, new Version(slots[i].timestamp, slots[i].node));
+      return new KeyVersion(slots[i].key, new Version(slots[i].timestamp, slots[i].node), slots[i].isTombstone());
     }
 
     @Override

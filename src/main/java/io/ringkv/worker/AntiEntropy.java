@@ -5,6 +5,7 @@ import io.ringkv.cluster.Member;
 import io.ringkv.net.Frames;
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
+import io.ringkv.storage.HybridClock;
 import io.ringkv.storage.KeyVersion;
 import io.ringkv.storage.RangeTrees;
 import io.ringkv.storage.Versioned;
@@ -166,7 +167,8 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
     Member to = view.member(peer);
     long epoch = view.epoch();
     long started = env.clock().wallMillis();
-    getContext().pipeToSelf(Exchange.run(local, remote(to), layout, shared.get(peer), MAX_REPAIRS),
+    long expiredBefore = HybridClock.fromMillis(started - env.settings().tombstoneTtl().toMillis());
+    getContext().pipeToSelf(Exchange.run(local, remote(to), layout, shared.get(peer), MAX_REPAIRS, expiredBefore),
         (result, err) -> new Exchanged(epoch, peer, started, result, err));
     return this;
   }

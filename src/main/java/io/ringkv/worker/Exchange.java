@@ -58,6 +58,8 @@ final class Exchange {
   private final RangeTrees layout;
   private final int[] ranges;
   private final int maxRepairs;
+  /** Tombstones stamped before this (hybrid timestamp) are past the grace period: see {@link #plan}. */
+  private final long expiredBefore;
   private final BitSet incomplete = new BitSet();
   private final int[] repaired;
   private int pulled;
@@ -65,7 +67,8 @@ final class Exchange {
   private int segments;
   private long bytes;
 
-  private Exchange(Side here, Side there, RangeTrees layout, int[] ranges, int maxRepairs) {
+  private Exchange(Side here, Side there, RangeTrees layout, int[] ranges, int maxRepairs, long expiredBefore) {
+    this.expiredBefore = expiredBefore;
     this.here = here;
     this.there = there;
     this.epoch = layout.epoch();
@@ -78,10 +81,12 @@ final class Exchange {
   /**
    * Exchanges {@code ranges} (of the ring that cut {@code layout}) between {@code here} and {@code
    * there}; at most {@code maxRepairs} keys are copied (the rest wait for the next exchange, their
-   * ranges incomplete). Fails if a call fails (the exchange as a whole is then incomplete).
+   * ranges incomplete), and no tombstone stamped before {@code expiredBefore} is copied to a side
+   * that lacks its key. Fails if a call fails (the exchange as a whole is then incomplete).
    */
-  static CompletableFuture<Result> run(Side here, Side there, RangeTrees layout, int[] ranges, int maxRepairs) {
-    Exchange x = new Exchange(here, there, layout, ranges, maxRepairs);
+  static CompletableFuture<Result> run(Side here, Side there, RangeTrees layout, int[] ranges, int maxRepairs,
+      long expiredBefore) {
+    Exchange x = new Exchange(here, there, layout, ranges, maxRepairs, expiredBefore);
     return x.differing(RangeTrees.ROOTS, ranges, ROOTS_PER_CALL)
         .thenCompose(r -> x.differing(RangeTrees.BRANCHES_OF_RANGE, r, Frames.MAX_TREE_VALUES / RangeTrees.BRANCHES))
         .thenCompose(b -> x.differing(RangeTrees.LEAVES_OF_BRANCH, b, Frames.MAX_TREE_VALUES / RangeTrees.LEAVES_PER_BRANCH))
@@ -123,21 +128,30 @@ final class Exchange {
     });
   }
 
-  /** [keys to pull here, keys to push there]: each key whose newest version one side lacks. */
+  /**
+   * [keys to pull here, keys to push there]: each key whose newest version one side lacks. A
+   * tombstone past the grace period does not go to a side without the key: that side purged it
+   * (which it does only once every owner held it), and copying it back would only start the purge
+   * over, on every owner in turn.
+   */
   @SuppressWarnings("unchecked")
   private List<String>[] plan(List<KeyVersion> mine, List<KeyVersion> theirs) {
     for (KeyVersion kv : theirs) bytes += 14 + kv.key().length() + kv.version().node().length();
-    Map<String, Version> theirMap = new HashMap<>(theirs.size() * 2);
-    for (KeyVersion kv : theirs) theirMap.put(kv.key(), kv.version());
+    Map<String, KeyVersion> theirMap = new HashMap<>(theirs.size() * 2);
+    for (KeyVersion kv : theirs) theirMap.put(kv.key(), kv);
     List<String> pull = new ArrayList<>();
     List<String> push = new ArrayList<>();
     for (KeyVersion kv : mine) {
-      Version t = theirMap.remove(kv.key());
-      if (t == null || kv.version().isNewerThan(t)) push.add(kv.key());
-      else if (t.isNewerThan(kv.version())) pull.add(kv.key());
+      KeyVersion t = theirMap.remove(kv.key());
+      if (t == null ? !expired(kv) : kv.version().isNewerThan(t.version())) push.add(kv.key());
+      else if (t != null && t.version().isNewerThan(kv.version())) pull.add(kv.key());
     }
-    pull.addAll(theirMap.keySet());   // keys only they hold
+    for (KeyVersion t : theirMap.values()) if (!expired(t)) pull.add(t.key());   // keys only they hold
     return new List[] {pull, push};
+  }
+
+  private boolean expired(KeyVersion kv) {
+    return kv.tombstone() && kv.version().timestamp() < expiredBefore;
   }
 
   /** Reads {@code keys} from {@code from} and offers them to {@code to}; a copy {@code to} did not take leaves its range incomplete. */

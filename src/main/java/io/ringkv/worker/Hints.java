@@ -15,7 +15,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
  * Owns the replicas that an owner missed (hinted handoff, in memory): each is offered again every
- * {@link #RETRY_EVERY} until the owner holds it (or a newer version), or for {@link #HINT_WINDOW}, so
+ * {@link #RETRY_EVERY} until the owner holds it (or a newer version), or for HINT_WINDOW, so
  * a replica that missed a write through a dropped message, a delay or a partition that heals gets its
  * copy without waiting for a read.
  */
@@ -36,8 +36,6 @@ public final class Hints extends AbstractBehavior<Hints.Command> {
   }
 
   static final Duration RETRY_EVERY = Duration.ofMillis(500);
-  static final Duration HINT_WINDOW = Duration.ofSeconds(30);
-  private static final long ATTEMPTS = HINT_WINDOW.toMillis() / RETRY_EVERY.toMillis();
   /** Hints held at once; past this a missed replica waits for a read repair or the next rebalance. */
   static final int MAX_PENDING = 100_000;
 
@@ -47,11 +45,14 @@ public final class Hints extends AbstractBehavior<Hints.Command> {
   private final TimerScheduler<Command> timers;
   private final Map<Long, Pending> pending = new HashMap<>();
   private long nextId;
+  /** Offers of one hint before it is given up (HINT_WINDOW). */
+  private final long attempts;
 
   private Hints(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerEnv env) {
     super(ctx);
     this.env = env;
     this.timers = timers;
+    this.attempts = Math.max(1, env.settings().hintWindow().toMillis() / RETRY_EVERY.toMillis());
   }
 
   @Override
@@ -98,8 +99,8 @@ public final class Hints extends AbstractBehavior<Hints.Command> {
   private Behavior<Command> onUndelivered(Undelivered u) {
     Pending p = pending.get(u.id());
     if (p == null) return this;
-    if (p.attempts() >= ATTEMPTS) {
-      getContext().getLog().debug("hint for {} on {} given up after {}: {}", p.entry().key(), p.owner().id(), HINT_WINDOW,
+    if (p.attempts() >= attempts) {
+      getContext().getLog().debug("hint for {} on {} given up after {}: {}", p.entry().key(), p.owner().id(), env.settings().hintWindow(),
           u.cause().toString());
       pending.remove(u.id());
     } else {

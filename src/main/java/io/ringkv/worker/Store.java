@@ -317,7 +317,8 @@ public final class Store extends AbstractBehavior<Store.Command> {
   }
 
   private Behavior<Command> onPurge() {
-    long cutoff = HybridClock.fromMillis(HybridClock.physicalMillis(clock.current()) - tombstoneTtl.toMillis());
+    // the wall clock, not the hybrid clock's last reading: that one stands still on a node that stamps nothing
+    long cutoff = HybridClock.fromMillis(clock.wallMillis() - tombstoneTtl.toMillis());
     List<String> purged = store.purgeTombstones((key, ts) -> ts < cutoff && purgeable(key));
     purged.forEach(tombstoneArrived::remove);
     forget(purged);

@@ -81,7 +81,7 @@ class LinkServerTest {
     @Override
     public CompletionStage<List<io.ringkv.storage.KeyVersion>> keyVersions(Frames.SegmentQuery query) {
       return CompletableFuture.completedFuture(List.of(new io.ringkv.storage.KeyVersion("k" + query.segments().length,
-          new Version(query.epoch(), "n"))));
+          new Version(query.epoch(), "n"), false)));
     }
   };
 
