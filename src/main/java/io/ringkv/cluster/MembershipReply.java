@@ -7,11 +7,13 @@ public sealed interface MembershipReply {
 
   /**
    * Registered, or left: the view the worker is to adopt, and the controller's wall clock when it
-   * answered ({@link #NO_CLOCK} when not known), against which a worker checks its own.
+   * answered ({@link #NO_CLOCK} when not known), against which a worker checks its own. {@code
+   * rejoinEmpty}: the node was DOWN for longer than TOMBSTONE_TTL, so the others may have purged
+   * deletes it never saw: it must drop its data and come back as a new, empty node.
    */
-  record Accepted(ClusterView view, long controllerMillis) implements MembershipReply {
+  record Accepted(ClusterView view, long controllerMillis, boolean rejoinEmpty) implements MembershipReply {
     public Accepted(ClusterView view) {
-      this(view, NO_CLOCK);
+      this(view, NO_CLOCK, false);
     }
   }
 

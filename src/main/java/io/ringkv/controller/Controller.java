@@ -110,6 +110,10 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
       return this;
     }
     Member next = new Member(reg.nodeId(), reg.host(), reg.port(), Member.Status.UP, reg.instance());
+    boolean stale = awayTooLong(known);
+    if (stale)
+      getContext().getLog().warn("{} was DOWN for longer than TOMBSTONE_TTL ({}): it rejoins empty, since deletes it missed"
+          + " may have been purged", reg.nodeId(), settings.tombstoneTtl());
     seen(reg.nodeId());
     if (known == null || !known.isUp() || !known.sameAddress(reg.host(), reg.port())) {
       getContext().getLog().info("{} registered at {}:{}{}", reg.nodeId(), reg.host(), reg.port(),
@@ -121,7 +125,7 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
       getContext().getLog().info("{} restarted at {}:{} (a new process: the others refill it)", reg.nodeId(), reg.host(), reg.port());
       change(next);
     }
-    r.replyTo().tell(new MembershipReply.Accepted(view, clock.millis()));
+    r.replyTo().tell(new MembershipReply.Accepted(view, clock.millis(), stale));
     return this;
   }
 
@@ -134,6 +138,11 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
     }
     if (known.instance() != null && hb.instance() != null && !known.instance().equals(hb.instance())) {
       h.replyTo().tell(new MembershipReply.Conflict("node id " + hb.nodeId() + " belongs to another process"));
+      return this;
+    }
+    if (awayTooLong(known)) {
+      // it must drop its data before it takes part again: that happens at registration
+      h.replyTo().tell(new MembershipReply.UnknownNode(hb.nodeId() + " was DOWN for longer than TOMBSTONE_TTL; register again"));
       return this;
     }
     seen(hb.nodeId());
@@ -152,6 +161,17 @@ public final class Controller extends AbstractBehavior<Controller.Command> {
     settled.put(hb.nodeId(), Math.min(hb.settled(), view.epoch()));
     h.replyTo().tell(new MembershipReply.Alive(view.epoch(), clock.millis(), settledEverywhere()));
     return this;
+  }
+
+  /**
+   * Whether {@code m} is DOWN and has not been heard from for longer than TOMBSTONE_TTL (the grace
+   * period): the others may have purged deletes it never saw, so its data could bring keys back.
+   * Unknown after a restart of this controller (it did not hear the node): then false.
+   */
+  private boolean awayTooLong(Member m) {
+    Double lastHeard = m == null ? null : lastSeen.get(m.id());
+    return m != null && !m.isUp() && lastHeard != null
+        && clock.millis() - (long) (lastHeard * 1000) > settings.tombstoneTtl().toMillis();
   }
 
   private Behavior<Command> onSuspectAfter(SuspectAfter s) {

@@ -63,6 +63,7 @@ public final class ControllerRoutes extends JsonRoutes {
       out.put("epoch", view.epoch());
       out.set("view", Wire.view(view));
       out.put("now_ms", ((MembershipReply.Accepted) r).controllerMillis());
+      if (((MembershipReply.Accepted) r).rejoinEmpty()) out.put("rejoin_empty", true);
       return json(200, out);
     }));
   }

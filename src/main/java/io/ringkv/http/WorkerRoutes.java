@@ -7,6 +7,7 @@ import io.ringkv.config.NodeSettings;
 import io.ringkv.net.Wire;
 import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Applied;
+import io.ringkv.worker.AntiEntropy;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Durability;
 import io.ringkv.storage.HybridClock;
@@ -59,7 +60,7 @@ public final class WorkerRoutes extends JsonRoutes {
         // where the node-to-node link listens (a TCP port of its own: replicas, replica reads, forwarded writes)
         path(PathMatchers.segment("peer").slash("link"), () -> get(() -> clusterOnly(() -> clientAuthorized(this::link)))),
         path("node_down", () -> post(() -> clusterOnly(() -> jsonBody(this::nodeDown)))),
-        path("status", () -> get(this::status)),
+        path("status", () -> get(() -> parameterOptional("ranges", ranges -> status("true".equals(ranges.orElse("")))))),
         pathPrefix("health", () -> get(() -> concat(
             pathEnd(() -> {
               ObjectNode o = Wire.NODES.objectNode();
@@ -201,7 +202,43 @@ public final class WorkerRoutes extends JsonRoutes {
     return json(200, r);
   }
 
-  private Route status() {
+  /** Anti-entropy's state: totals, the hash trees, and (with {@code ?ranges=true}) every range this node owns. */
+  private ObjectNode antiEntropy(WorkerApi.StatusInfo s, boolean ranges) {
+    AntiEntropy.Report r = s.antiEntropy();
+    long now = System.currentTimeMillis();
+    ObjectNode a = Wire.NODES.objectNode();
+    a.put("interval_ms", r.intervalMillis());
+    a.put("epoch", r.epoch());
+    a.put("trees", s.treeEpoch() < 0 ? "none" : s.treeEpoch() == s.worker().view().epoch() ? "ready" : "rebuilding");
+    a.put("rounds", r.rounds());
+    a.put("exchanges", r.exchanges());
+    a.put("failed_exchanges", r.failedExchanges());
+    a.put("keys_repaired", r.keysRepaired());
+    a.put("bytes_exchanged", r.bytes());
+    a.put("last_round_ms", r.lastRoundMillis());
+    if (r.lastRoundEndedAtMillis() > 0) a.put("last_round_ago_ms", now - r.lastRoundEndedAtMillis());
+    long complete = r.ranges().stream().filter(AntiEntropy.RangeState::complete).count();
+    a.put("ranges_owned", r.ranges().size());
+    a.put("ranges_exchanged", complete);
+    r.ranges().stream().mapToLong(AntiEntropy.RangeState::exchangedAtMillis).filter(t -> t > 0).min()
+        .ifPresent(oldest -> a.put("oldest_exchange_ago_ms", complete == r.ranges().size() ? now - oldest : -1));
+    if (ranges) {
+      ArrayNode list = a.putArray("ranges");
+      for (AntiEntropy.RangeState rs : r.ranges()) {
+        ObjectNode x = list.addObject();
+        x.put("range", rs.range());
+        x.put("token", rs.token());
+        ArrayNode owners = x.putArray("owners");
+        rs.owners().forEach(owners::add);
+        x.put("exchanged", rs.complete());
+        if (rs.exchangedAtMillis() > 0) x.put("exchanged_ago_ms", now - rs.exchangedAtMillis());
+        x.put("keys_repaired", rs.keysRepaired());
+      }
+    }
+    return a;
+  }
+
+  private Route status(boolean ranges) {
     return onSuccess(api.status(), s -> {
       ObjectNode o = Wire.NODES.objectNode();
       o.put("node_id", s.worker().nodeId());
@@ -223,6 +260,13 @@ public final class WorkerRoutes extends JsonRoutes {
       storage.put("durability", settings.durability().toString());
       if (settings.durability() != Durability.MEMORY)
         storage.put("data_dir", settings.nodeDataDir().toString());
+      o.set("anti_entropy", antiEntropy(s, ranges));
+      ObjectNode hints = o.putObject("hints");
+      hints.put("pending", s.hints().pending());
+      hints.put("bytes", s.hints().bytes());
+      hints.put("delivered", s.hints().delivered());
+      hints.put("dropped", s.hints().dropped());
+      hints.put("window_ms", settings.hintWindow().toMillis());
       HybridClock.Skew skew = s.clock();
       ObjectNode clock = o.putObject("clock");
       clock.put("max_skew_ms", skew.maxSkewMillis());

@@ -66,7 +66,8 @@ public final class ControlPlaneClient implements ControlPlane {
     if (a.status() == 409) return new MembershipReply.Conflict(a.detail());
     JsonNode body = a.ok(controller + path);
     long now = body.path("now_ms").asLong(MembershipReply.NO_CLOCK);
-    return withView ? new MembershipReply.Accepted(Wire.readView(body.get("view"), vnodes), now)
+    return withView ? new MembershipReply.Accepted(Wire.readView(body.get("view"), vnodes), now,
+        body.path("rejoin_empty").asBoolean(false))
         : new MembershipReply.Alive(body.path("epoch").asLong(), now, body.path("settled_everywhere").asLong(0));
   }
 }

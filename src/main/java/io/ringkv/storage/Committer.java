@@ -11,4 +11,7 @@ public interface Committer {
 
   /** Queues a write; false when it cannot be queued (too many waiting, or closing): the callback is not called then. */
   boolean submit(List<Entry> puts, List<String> deletes, Callback callback);
+
+  /** Queues the removal of every key (in order with the other writes); false when it cannot be queued. */
+  boolean submitWipe(Callback callback);
 }

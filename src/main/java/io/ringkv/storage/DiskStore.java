@@ -35,6 +35,7 @@ import org.rocksdb.WriteOptions;
 public final class DiskStore implements AutoCloseable {
   private static final byte DATA = 'd';
   private static final byte META = 'm';
+  private static final byte HINT = 'h';
   static final String NODE_ID = "node-id";
   static final String CLOCK = "clock";
   static final String VIEW = "view";
@@ -161,6 +162,25 @@ public final class DiskStore implements AutoCloseable {
     }
   }
 
+  /** Reads every stored hint, oldest first. */
+  public void loadHints(java.util.function.Consumer<StoredHint> each) {
+    try (ReadOptions ro = new ReadOptions().setFillCache(false); RocksIterator it = db.newIterator(ro)) {
+      for (it.seek(new byte[] {HINT}); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        if (k.length != 9 || k[0] != HINT) break;
+        long id = ByteBuffer.wrap(k, 1, 8).getLong();
+        try {
+          each.accept(decodeHint(id, it.value()));
+        } catch (RuntimeException e) {
+          throw new StorageException("the data in " + dir + " is corrupt: hint " + id + " cannot be decoded (" + e + ")", e);
+        }
+      }
+      it.status();
+    } catch (RocksDBException e) {
+      throw new StorageException("the data in " + dir + " cannot be read (" + e.getMessage() + ")", e);
+    }
+  }
+
   /** One key's stored copy, or null. The worker reads its in-memory map instead: this is for ReadPathBenchmark, which measures both. */
   Versioned get(String key) throws RocksDBException {
     byte[] b = db.get(dataKey(key));
@@ -195,8 +215,17 @@ public final class DiskStore implements AutoCloseable {
     return meta(VIEW);
   }
 
-  /** One change to a key: its new copy, or its removal ({@code value == null}). */
+  /** One change to a key: its new copy, or its removal ({@code value == null}); {@link #WIPE}: every key's removal. */
   public record Change(String key, Versioned value) {}
+
+  /**
+   * Removes every key (a node that rejoins empty); the data as it was before is kept in a checkpoint
+   * next to the directory, {@code <dir>.before-rejoin-<millis>}, for the operator to inspect or delete.
+   */
+  public static final Change WIPE = new Change(null, null);
+
+  /** A hint to store, or the removal of hint {@code id} ({@code hint == null}). */
+  public record HintChange(long id, StoredHint hint) {}
 
   /**
    * Writes {@code changes} in their order (a later change of a key wins), a new last view (null:
@@ -204,15 +233,37 @@ public final class DiskStore implements AutoCloseable {
    * the write-ahead log and fsynced when this returns.
    */
   public void write(List<Change> changes, byte[] view, long clock, boolean sync) throws RocksDBException {
+    write(changes, List.of(), view, clock, sync);
+  }
+
+  /** As {@link #write(List, byte[], long, boolean)}, with changes to the stored hints. */
+  public void write(List<Change> changes, List<HintChange> hints, byte[] view, long clock, boolean sync) throws RocksDBException {
     try (WriteBatch batch = new WriteBatch()) {
+      for (HintChange h : hints) {
+        byte[] key = ByteBuffer.allocate(9).put(HINT).putLong(h.id()).array();
+        if (h.hint() == null) batch.delete(key);
+        else batch.put(key, encodeHint(h.hint()));
+      }
       batch.put(metaKey(CLOCK), ByteBuffer.allocate(Long.BYTES).putLong(clock).array());
       if (view != null) batch.put(metaKey(VIEW), view);
       for (Change c : changes) {
-        if (c.value() == null) batch.delete(dataKey(c.key()));
+        if (c == WIPE) {
+          checkpoint();
+          batch.deleteRange(new byte[] {DATA}, new byte[] {DATA + 1});
+        } else if (c.value() == null) batch.delete(dataKey(c.key()));
         else batch.put(dataKey(c.key()), encode(c.value()));
       }
       db.write(sync ? synced : unsynced, batch);
     }
+  }
+
+  private void checkpoint() throws RocksDBException {
+    Path aside = dir.resolveSibling(dir.getFileName() + ".before-rejoin-" + System.currentTimeMillis());
+    try (org.rocksdb.Checkpoint cp = org.rocksdb.Checkpoint.create(db)) {
+      cp.createCheckpoint(aside.toString());
+    }
+    org.slf4j.LoggerFactory.getLogger(DiskStore.class).warn("the data of {} before it rejoined empty is kept in {}"
+        + " (delete it once it is not needed)", dir, aside);
   }
 
   /** Fsyncs what the write-ahead log holds. */
@@ -261,6 +312,27 @@ public final class DiskStore implements AutoCloseable {
     return ByteBuffer.allocate(8 + 2 + node.length + 1 + value.length)
         .putLong(v.version().timestamp()).putShort((short) node.length).put(node)
         .put((byte) (v.isTombstone() ? 1 : 0)).put(value).array();
+  }
+
+  /** {@code long created | short owner length | owner | int key length | key | entry (as encode)}. */
+  static byte[] encodeHint(StoredHint h) {
+    byte[] owner = h.owner().getBytes(StandardCharsets.UTF_8);
+    byte[] key = h.entry().key().getBytes(StandardCharsets.UTF_8);
+    byte[] value = encode(h.entry().versioned());
+    return ByteBuffer.allocate(8 + 2 + owner.length + 4 + key.length + value.length).putLong(h.createdMillis())
+        .putShort((short) owner.length).put(owner).putInt(key.length).put(key).put(value).array();
+  }
+
+  static StoredHint decodeHint(long id, byte[] b) {
+    ByteBuffer in = ByteBuffer.wrap(b);
+    long created = in.getLong();
+    int ownerLength = in.getShort() & 0xFFFF;
+    String owner = new String(b, in.position(), ownerLength, StandardCharsets.UTF_8);
+    in.position(in.position() + ownerLength);
+    int keyLength = in.getInt();
+    String key = new String(b, in.position(), keyLength, StandardCharsets.UTF_8);
+    in.position(in.position() + keyLength);
+    return new StoredHint(id, owner, new Entry(key, decode(java.util.Arrays.copyOfRange(b, in.position(), b.length))), created);
   }
 
   static Versioned decode(byte[] b) {

@@ -43,9 +43,10 @@ public final class GroupCommit implements Committer, AutoCloseable {
   static final long CLOCK_LEAD = HybridClock.fromMillis(250);
   private static final long RETRY_PAUSE_MILLIS = 200;
 
-  private record Job(List<DiskStore.Change> changes, byte[] view, Callback callback, long bytes) {}
+  private record Job(List<DiskStore.Change> changes, List<DiskStore.HintChange> hints, byte[] view, Callback callback,
+      long bytes) {}
 
-  private static final Job STOP = new Job(List.of(), null, stored -> {}, 0);
+  private static final Job STOP = new Job(List.of(), List.of(), null, stored -> {}, 0);
 
   private final DiskStore disk;
   private final Durability durability;
@@ -97,12 +98,32 @@ public final class GroupCommit implements Committer, AutoCloseable {
       changes.add(new DiskStore.Change(k, null));
       bytes += k.length();
     }
-    return enqueue(new Job(changes, null, callback, bytes));
+    return enqueue(new Job(changes, List.of(), null, callback, bytes));
+  }
+
+  @Override
+  public boolean submitWipe(Callback callback) {
+    return enqueue(new Job(List.of(DiskStore.WIPE), List.of(), null, callback, 1));
   }
 
   /** Queues the node's last view (JSON), stored with the next batch; false when too many writes are waiting. */
   public boolean submitView(byte[] view) {
-    return enqueue(new Job(List.of(), view, stored -> {}, view.length));
+    return enqueue(new Job(List.of(), List.of(), view, stored -> {}, view.length));
+  }
+
+  /** Queues hints to store and hints to remove (not waited for); false when too many writes are waiting. */
+  public boolean submitHints(List<StoredHint> puts, List<Long> removals) {
+    List<DiskStore.HintChange> changes = new ArrayList<>(puts.size() + removals.size());
+    long bytes = 0;
+    for (StoredHint h : puts) {
+      changes.add(new DiskStore.HintChange(h.id(), h));
+      bytes += h.entry().chars() + 32;
+    }
+    for (long id : removals) {
+      changes.add(new DiskStore.HintChange(id, null));
+      bytes += 9;
+    }
+    return enqueue(new Job(List.of(), List.copyOf(changes), null, stored -> {}, bytes));
   }
 
   private boolean enqueue(Job job) {
@@ -164,13 +185,15 @@ public final class GroupCommit implements Committer, AutoCloseable {
       if (!group.isEmpty() || refresh) {
         long bound = refresh ? saturatingAdd(reading, CLOCK_LEAD) : storedBound;
         List<DiskStore.Change> changes = new ArrayList<>();
+        List<DiskStore.HintChange> hints = new ArrayList<>();
         byte[] view = null;
         for (Job j : group) {
           changes.addAll(j.changes());
+          hints.addAll(j.hints());
           if (j.view() != null) view = j.view();
         }
         boolean sync = durability == Durability.FSYNC;
-        disk.write(changes, view, bound, sync);
+        disk.write(changes, hints, view, bound, sync);
         storedBound = bound;
         if (sync) lastSync = System.nanoTime();
         else unsynced = true;

@@ -70,6 +70,15 @@ public final class KvStore {
     trees = fresh;
   }
 
+  /** Drops every entry. */
+  public void clear() {
+    table = new Slot[MIN_CAPACITY];
+    bits = 4;
+    size = 0;
+    live = 0;
+    trees = trees.emptyCopy();
+  }
+
   /** The trees this store keeps up to date (owned by this store's actor). */
   public RangeTrees trees() {
     return trees;

@@ -41,6 +41,11 @@ public final class RangeTrees {
     this.roots = new long[tokens.length];
   }
 
+  /** Empty trees of the same ranges. */
+  public RangeTrees emptyCopy() {
+    return isNone() ? this : new RangeTrees(epoch, tokens);
+  }
+
   /** The epoch of the view whose ring cut the ranges (-1 for {@link #NONE}). */
   public long epoch() {
     return epoch;

@@ -1,23 +1,33 @@
 package io.ringkv.worker;
 
+import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
+import io.ringkv.storage.GroupCommit;
+import io.ringkv.storage.StoredHint;
 import java.time.Duration;
-import java.util.HashMap;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * Owns the replicas that an owner missed (hinted handoff, in memory): each is offered again every
- * {@link #RETRY_EVERY} until the owner holds it (or a newer version), or for HINT_WINDOW, so
- * a replica that missed a write through a dropped message, a delay or a partition that heals gets its
- * copy without waiting for a read.
+ * Owns the replicas that owners missed (hinted handoff): each is kept, on disk with the node's data
+ * (not in {@code memory} mode), and offered to its owner every {@link #RETRY_EVERY} while the owner
+ * is UP in the view, in batches, until the owner holds it (or a newer version), for at most
+ * HINT_WINDOW. Hints survive a restart of this node; they are bounded in count ({@link
+ * #MAX_PENDING}) and bytes ({@link #MAX_BYTES}), past which a missed replica waits for anti-entropy.
  */
 public final class Hints extends AbstractBehavior<Hints.Command> {
   public sealed interface Command {}
@@ -25,92 +35,142 @@ public final class Hints extends AbstractBehavior<Hints.Command> {
   /** {@code owner} did not acknowledge {@code entry}. */
   public record Hint(Member owner, Entry entry) implements Command {}
 
-  private record Retry(long id) implements Command {}
+  /** The worker's current view: hints go to owners UP in it. */
+  public record ViewChanged(ClusterView view) implements Command {}
 
-  private record Delivered(long id, Applied applied) implements Command {}
+  public record GetCounts(ActorRef<Counts> replyTo) implements Command {}
 
-  private record Undelivered(long id, Throwable cause) implements Command {}
+  /** Hints held, their bytes (keys and values), delivered and dropped (full, or older than HINT_WINDOW) since start. */
+  public record Counts(int pending, long bytes, long delivered, long dropped) {}
+
+  private enum Tick implements Command { INSTANCE }
+
+  private record Answered(String owner, List<StoredHint> sent, List<Applied> applied, Throwable failure) implements Command {}
 
   public static Behavior<Command> create(WorkerEnv env) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Hints(ctx, timers, env)));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      timers.startTimerWithFixedDelay(Tick.INSTANCE, RETRY_EVERY);
+      return new Hints(ctx, env);
+    }));
   }
 
   static final Duration RETRY_EVERY = Duration.ofMillis(500);
-  /** Hints held at once; past this a missed replica waits for a read repair or the next rebalance. */
+  /** Hints held at once, and their bytes of keys and values. */
   static final int MAX_PENDING = 100_000;
-
-  private record Pending(Member owner, Entry entry, long attempts) {}
+  static final long MAX_BYTES = 64L << 20;
+  /** Hints offered to one owner in one call. */
+  static final int BATCH = 256;
 
   private final WorkerEnv env;
-  private final TimerScheduler<Command> timers;
-  private final Map<Long, Pending> pending = new HashMap<>();
+  private final LocalStores local;
+  /** Per owner, its hints by id (oldest first). */
+  private final Map<String, LinkedHashMap<Long, StoredHint>> pending = new TreeMap<>();
+  /** Owners with a batch under way. */
+  private final Set<String> sending = new java.util.HashSet<>();
+  private ClusterView view;
   private long nextId;
-  /** Offers of one hint before it is given up (HINT_WINDOW). */
-  private final long attempts;
+  private int count;
+  private long bytes;
+  private long delivered;
+  private long dropped;
+  private long lastFullWarning;
 
-  private Hints(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerEnv env) {
+  private Hints(ActorContext<Command> ctx, WorkerEnv env) {
     super(ctx);
     this.env = env;
-    this.timers = timers;
-    this.attempts = Math.max(1, env.settings().hintWindow().toMillis() / RETRY_EVERY.toMillis());
+    this.local = new LocalStores(env.shards(), ctx.getSystem(), env.settings().peerTimeout());
+    for (StoredHint h : env.data().hints()) {
+      add(h);
+      nextId = Math.max(nextId, h.id());
+    }
+    if (count > 0) ctx.getLog().info("{} hints found on disk: delivered when their owners answer", count);
   }
 
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Hint.class, this::onHint)
-        .onMessage(Retry.class, this::onRetry)
-        .onMessage(Delivered.class, this::onDelivered)
-        .onMessage(Undelivered.class, this::onUndelivered)
+        .onMessage(ViewChanged.class, v -> { view = v.view(); return this; })
+        .onMessageEquals(Tick.INSTANCE, this::onTick)
+        .onMessage(Answered.class, this::onAnswered)
+        .onMessage(GetCounts.class, g -> { g.replyTo().tell(new Counts(count, bytes, delivered, dropped)); return this; })
         .build();
   }
 
   private Behavior<Command> onHint(Hint h) {
-    if (pending.size() >= MAX_PENDING) {
-      getContext().getLog().warn("{} hints pending: the hint for {} on {} is dropped", MAX_PENDING, h.entry().key(),
-          h.owner().id());
+    if (count >= MAX_PENDING || bytes + h.entry().chars() > MAX_BYTES) {
+      dropped++;
+      long now = System.nanoTime();
+      if (now - lastFullWarning > 10_000_000_000L) {
+        lastFullWarning = now;
+        getContext().getLog().warn("{} hints ({} bytes) held: new ones are dropped; anti-entropy repairs those replicas", count, bytes);
+      }
       return this;
     }
-    long id = ++nextId;
-    pending.put(id, new Pending(h.owner(), h.entry(), 0));
-    schedule(id);
+    StoredHint stored = new StoredHint(++nextId, h.owner().id(), h.entry(), env.clock().wallMillis());
+    add(stored);
+    GroupCommit disk = env.data().writer();
+    if (disk != null) disk.submitHints(List.of(stored), List.of());   // not waited for: the write it hints at is already answered
     return this;
   }
 
-  private Behavior<Command> onRetry(Retry r) {
-    Pending p = pending.get(r.id());
-    if (p == null) return this;
-    pending.put(r.id(), new Pending(p.owner(), p.entry(), p.attempts() + 1));
-    getContext().pipeToSelf(env.offer(p.owner(), p.entry(), getContext().getSystem().scheduler()),
-        (applied, err) -> err == null ? new Delivered(r.id(), applied) : new Undelivered(r.id(), err));
-    return this;
+  private void add(StoredHint h) {
+    pending.computeIfAbsent(h.owner(), k -> new LinkedHashMap<>()).put(h.id(), h);
+    count++;
+    bytes += h.entry().chars();
   }
 
-  private Behavior<Command> onDelivered(Delivered d) {
-    if (d.applied().outcome() == Applied.Outcome.NOT_STORED) {
-      // its disk failed or is full: try again, it may have room by then
-      return onUndelivered(new Undelivered(d.id(), new IllegalStateException("not stored")));
+  private void remove(List<Long> ids, String owner) {
+    LinkedHashMap<Long, StoredHint> mine = pending.get(owner);
+    for (long id : ids) {
+      StoredHint h = mine == null ? null : mine.remove(id);
+      if (h == null) continue;
+      count--;
+      bytes -= h.entry().chars();
     }
-    // stored, already there, or a newer version there (or refused for good): the owner needs this copy no more
-    pending.remove(d.id());
-    return this;
+    if (mine != null && mine.isEmpty()) pending.remove(owner);
+    GroupCommit disk = env.data().writer();
+    if (disk != null && !ids.isEmpty()) disk.submitHints(List.of(), ids);
   }
 
-  private Behavior<Command> onUndelivered(Undelivered u) {
-    Pending p = pending.get(u.id());
-    if (p == null) return this;
-    if (p.attempts() >= attempts) {
-      getContext().getLog().debug("hint for {} on {} given up after {}: {}", p.entry().key(), p.owner().id(), env.settings().hintWindow(),
-          u.cause().toString());
-      pending.remove(u.id());
-    } else {
-      schedule(u.id());
+  /** Drops what is older than HINT_WINDOW, then sends each reachable owner its oldest batch. */
+  private Behavior<Command> onTick() {
+    long expired = env.clock().wallMillis() - env.settings().hintWindow().toMillis();
+    for (String owner : List.copyOf(pending.keySet())) {
+      List<Long> old = new ArrayList<>();
+      for (StoredHint h : pending.get(owner).values()) if (h.createdMillis() < expired) old.add(h.id());
+      if (!old.isEmpty()) {
+        dropped += old.size();
+        getContext().getLog().debug("{} hints for {} given up after {}", old.size(), owner, env.settings().hintWindow());
+        remove(old, owner);
+      }
+    }
+    if (view == null) return this;
+    for (var e : pending.entrySet()) {
+      String owner = e.getKey();
+      Member to = view.member(owner);
+      if (sending.contains(owner) || to == null || !view.isUp(owner)) continue;
+      List<StoredHint> batch = new ArrayList<>(BATCH);
+      for (Iterator<StoredHint> it = e.getValue().values().iterator(); it.hasNext() && batch.size() < BATCH; ) batch.add(it.next());
+      List<Entry> entries = batch.stream().map(StoredHint::entry).toList();
+      CompletionStage<List<Applied>> sent = owner.equals(env.self()) ? local.replicate(entries) : env.peers().replicate(to, entries);
+      sending.add(owner);
+      getContext().pipeToSelf(sent, (applied, err) -> new Answered(owner, batch, applied, err));
     }
     return this;
   }
 
-  private void schedule(long id) {
-    Retry r = new Retry(id);
-    timers.startSingleTimer(r, r, RETRY_EVERY);
+  private Behavior<Command> onAnswered(Answered a) {
+    sending.remove(a.owner());
+    if (a.failure() != null) return this;   // unreachable, or busy: the next tick tries again
+    List<Long> done = new ArrayList<>();
+    for (int i = 0; i < a.sent().size(); i++) {
+      // stored, already there, a newer version there, or refused for good (too far ahead): the owner
+      // needs this copy no more; not stored (its disk): try again, it may have room by then
+      if (a.applied().get(i).outcome() != Applied.Outcome.NOT_STORED) done.add(a.sent().get(i).id());
+    }
+    delivered += done.size();
+    remove(done, a.owner());
+    return this;
   }
 }

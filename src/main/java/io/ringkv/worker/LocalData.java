@@ -8,6 +8,7 @@ import io.ringkv.storage.Durability;
 import io.ringkv.storage.GroupCommit;
 import io.ringkv.storage.KvStore;
 import io.ringkv.storage.StorageException;
+import io.ringkv.storage.StoredHint;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,10 +28,12 @@ public final class LocalData implements AutoCloseable {
   private final List<KvStore> shards;
   private final long clock;
   private final ClusterView lastView;
+  private final List<StoredHint> hints;
   private volatile GroupCommit commit;
 
   private LocalData(DiskStore disk, Durability durability, java.time.Duration syncInterval, java.time.Duration window,
-      List<KvStore> shards, long clock, ClusterView lastView) {
+      List<KvStore> shards, long clock, ClusterView lastView, List<StoredHint> hints) {
+    this.hints = hints;
     this.window = window;
     this.disk = disk;
     this.durability = durability;
@@ -44,7 +47,7 @@ public final class LocalData implements AutoCloseable {
   public static LocalData inMemory(int shards) {
     List<KvStore> empty = new ArrayList<>();
     for (int i = 0; i < shards; i++) empty.add(new KvStore());
-    return new LocalData(null, Durability.MEMORY, java.time.Duration.ZERO, java.time.Duration.ZERO, List.copyOf(empty), 0, null);
+    return new LocalData(null, Durability.MEMORY, java.time.Duration.ZERO, java.time.Duration.ZERO, List.copyOf(empty), 0, null, List.of());
   }
 
   /** Opens the node's data directory and reads it all; throws {@link StorageException} if the node must not start. */
@@ -61,6 +64,8 @@ public final class LocalData implements AutoCloseable {
         shards.get(Shards.indexOf(key, shards.size())).apply(key, v);
         keys[0]++;
       });
+      List<StoredHint> hints = new ArrayList<>();
+      disk.loadHints(hints::add);
       ClusterView view = null;
       byte[] json = disk.view();
       if (json != null) {
@@ -70,9 +75,10 @@ public final class LocalData implements AutoCloseable {
           LoggerFactory.getLogger(LocalData.class).warn("the last view stored in {} cannot be read ({}): starting without it", dir, e.toString());
         }
       }
-      LoggerFactory.getLogger(LocalData.class).info("{}: {} keys read from {} in {} ms ({} mode)", s.nodeId(), keys[0], dir,
-          (System.nanoTime() - start) / 1_000_000, s.durability());
-      return new LocalData(disk, s.durability(), s.syncInterval(), s.groupCommitWindow(), List.copyOf(shards), disk.clock(), view);
+      LoggerFactory.getLogger(LocalData.class).info("{}: {} keys and {} hints read from {} in {} ms ({} mode)", s.nodeId(),
+          keys[0], hints.size(), dir, (System.nanoTime() - start) / 1_000_000, s.durability());
+      return new LocalData(disk, s.durability(), s.syncInterval(), s.groupCommitWindow(), List.copyOf(shards), disk.clock(), view,
+          List.copyOf(hints));
     } catch (RuntimeException e) {
       disk.close();
       throw e;
@@ -92,6 +98,16 @@ public final class LocalData implements AutoCloseable {
   /** The last view this node adopted before it stopped, or null. */
   public ClusterView lastView() {
     return lastView;
+  }
+
+  /** The hints found (replicas other owners missed, not delivered before this node stopped), oldest first. */
+  public List<StoredHint> hints() {
+    return hints;
+  }
+
+  /** The group commit thread once {@link #startWriting} started it; null in memory mode. */
+  public GroupCommit writer() {
+    return commit;
   }
 
   /** Starts the group commit thread (null in memory mode); {@code clock}: the clock's reading, stored with every batch. */

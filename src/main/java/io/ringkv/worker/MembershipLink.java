@@ -188,6 +188,7 @@ public final class MembershipLink extends AbstractBehavior<MembershipLink.Comman
       if (!state.isRegistered())
         getContext().getLog().info("{} registered with the controller at epoch {}", settings.nodeId(), a.view().epoch());
       setState(Membership.registered());
+      if (a.rejoinEmpty()) worker.tell(Worker.RejoinEmpty.INSTANCE);   // before the view: nothing of the old data moves
       worker.tell(new Worker.ViewChanged(a.view()));
       return this;
     }

@@ -51,6 +51,9 @@ public final class Store extends AbstractBehavior<Store.Command> {
 
   public record Count(ActorRef<Counts> replyTo) implements Command {}
 
+  /** Drops every entry, on disk too (a node that rejoins empty: see {@link Worker.RejoinEmpty}). */
+  public enum Clear implements Command { INSTANCE }
+
   /** A new view's ring: rebuild the hash trees for its ranges (anti-entropy compares them at {@code epoch}). */
   public record Track(long epoch, long[] tokens) implements Command {}
 
@@ -162,6 +165,7 @@ public final class Store extends AbstractBehavior<Store.Command> {
         .onMessage(DropIfUnchanged.class, this::onDrop)
         .onMessage(Count.class, this::onCount)
         .onMessage(Track.class, this::onTrack)
+        .onMessageEquals(Clear.INSTANCE, this::onClear)
         .onMessage(TreeValues.class, this::onTreeValues)
         .onMessage(Listing.class, this::onListing)
         .onMessage(ExchangedSince.class, this::onExchangedSince)
@@ -279,6 +283,18 @@ public final class Store extends AbstractBehavior<Store.Command> {
   private void stored(Entry e) {
     if (e.versioned().isTombstone()) tombstoneArrived.put(e.key(), clock.wallMillis());
     else tombstoneArrived.remove(e.key());
+  }
+
+  private Behavior<Command> onClear() {
+    int dropped = store.size();
+    store.clear();
+    tombstoneArrived.clear();
+    org.slf4j.Logger log = getContext().getLog();   // the callback runs on the commit thread: no context there
+    if (disk != null && !disk.submitWipe(stored -> {
+      if (!stored) log.error("the data on disk could not be dropped: it comes back at the next start");
+    })) log.error("the data on disk could not be dropped (too many writes waiting): it comes back at the next start");
+    getContext().getLog().info("dropped {} entries", dropped);
+    return this;
   }
 
   private Behavior<Command> onTrack(Track t) {

@@ -41,12 +41,21 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   /** The controller hinted at a change (a push to {@code /node_down}): fetch the view from it. */
   public enum SyncView implements Command { INSTANCE }
 
+  /**
+   * From the membership link: this node was DOWN for longer than TOMBSTONE_TTL. It drops its data
+   * (kept aside on disk for the operator) and its hints, and rejoins as a new, empty node, JOINING
+   * until its peers have pushed it what it owns.
+   */
+  public enum RejoinEmpty implements Command { INSTANCE }
+
   /** The worker's HTTP server and link listen: it may register (UP means serving). */
   public enum Serving implements Command { INSTANCE }
 
   public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
   public record GetAntiEntropy(ActorRef<AntiEntropy.Report> replyTo) implements Command {}
+
+  public record GetHints(ActorRef<Hints.Counts> replyTo) implements Command {}
 
   public record Status(String nodeId, ClusterView view, boolean rebalancing, long keysMoved, long keysHandedOff,
       int rebalances, Membership membership, boolean leaving, ClockChecked clock, boolean joining) {}
@@ -155,6 +164,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .onMessage(ViewChanged.class, this::onViewChanged)
         .onMessageEquals(SyncView.INSTANCE, this::onSyncView)
         .onMessageEquals(Serving.INSTANCE, this::onServing)
+        .onMessageEquals(RejoinEmpty.INSTANCE, this::onRejoinEmpty)
         .onMessage(WrappedFinished.class, this::onRebalanceFinished)
         .onMessageEquals(RetryRebalance.INSTANCE, this::onRetryRebalance)
         .onMessage(MembershipChanged.class, this::onMembershipChanged)
@@ -162,6 +172,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .onMessage(SettledEverywhere.class, this::onSettledEverywhere)
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(GetAntiEntropy.class, g -> { antiEntropy.tell(new AntiEntropy.GetReport(g.replyTo())); return this; })
+        .onMessage(GetHints.class, g -> { hints.tell(new Hints.GetCounts(g.replyTo())); return this; })
         .onMessage(Leave.class, this::onLeave)
         .onMessageEquals(LeaveFailed.INSTANCE, this::onLeaveFailed)
         .build();
@@ -268,6 +279,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     Store.Track track = new Store.Track(next.epoch(), next.ring().tokens());
     for (var store : env.shards().stores()) store.tell(track);
     antiEntropy.tell(AntiEntropy.Unsettled.INSTANCE);
+    hints.tell(new Hints.ViewChanged(next));
     if (joinedAt < 0 && next.isUp(env.self())) {
       joinedAt = next.epoch();
       getContext().getLog().info("{} joined at epoch {}: JOINING until every worker has settled it", env.self(), joinedAt);
@@ -304,6 +316,16 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   private Behavior<Command> onRetryRebalance() {
     startRebalance();
+    return this;
+  }
+
+  private Behavior<Command> onRejoinEmpty() {
+    getContext().getLog().warn("{} was away longer than TOMBSTONE_TTL: dropping its data and rejoining empty", env.self());
+    for (var store : env.shards().stores()) store.tell(Store.Clear.INSTANCE);
+    settled = ClusterView.empty(env.settings().vnodes());
+    view = settled;   // the next view is adopted as a first one: a fresh join, a full rebalance
+    joinedAt = -1;
+    env.servesReads().set(false);
     return this;
   }
 

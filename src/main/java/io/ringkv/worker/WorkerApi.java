@@ -35,7 +35,8 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
  */
 public final class WorkerApi implements PeerService {
   /** A worker's state for {@code GET /status}. */
-  public record StatusInfo(Worker.Status worker, int liveKeys, int storedEntries, HybridClock.Skew clock) {}
+  public record StatusInfo(Worker.Status worker, int liveKeys, int storedEntries, HybridClock.Skew clock, long treeEpoch,
+      AntiEntropy.Report antiEntropy, Hints.Counts hints) {}
 
   private final WorkerEnv env;
   private final ActorRef<Worker.Command> worker;
@@ -131,6 +132,11 @@ public final class WorkerApi implements PeerService {
     return stores.keyVersions(q);
   }
 
+  /** The hints this worker holds for other owners, for {@code GET /status}. */
+  public CompletionStage<Hints.Counts> hints() {
+    return AskPattern.ask(worker, Worker.GetHints::new, localTimeout, system.scheduler());
+  }
+
   /** Anti-entropy's state, for {@code GET /status}. */
   public CompletionStage<AntiEntropy.Report> antiEntropy() {
     return AskPattern.ask(worker, Worker.GetAntiEntropy::new, localTimeout, system.scheduler());
@@ -160,11 +166,17 @@ public final class WorkerApi implements PeerService {
   public CompletionStage<StatusInfo> status() {
     var status = Stages.plain(AskPattern.<Worker.Command, Worker.Status>ask(worker, Worker.GetStatus::new, localTimeout,
         system.scheduler()));
-    CompletableFuture<int[]> counts = CompletableFuture.completedFuture(new int[2]);
+    CompletableFuture<long[]> counts = CompletableFuture.completedFuture(new long[] {0, 0, Long.MAX_VALUE});
     for (var store : env.shards().stores()) {
       var c = Stages.plain(AskPattern.<Store.Command, Store.Counts>ask(store, Store.Count::new, localTimeout, system.scheduler()));
-      counts = counts.thenCombine(c, (acc, x) -> new int[] {acc[0] + x.live(), acc[1] + x.total()});
+      counts = counts.thenCombine(c, (acc, x) -> new long[] {acc[0] + x.live(), acc[1] + x.total(), Math.min(acc[2], x.treeEpoch())});
     }
-    return status.thenCombine(counts, (s, c) -> new StatusInfo(s, c[0], c[1], env.clock().skew()));
+    var aae = Stages.plain(antiEntropy());
+    var hinted = Stages.plain(hints());
+    return status.thenCombine(counts, (s, c) -> new Object[] {s, c}).thenCombine(aae, (sc, a) -> new Object[] {sc[0], sc[1], a})
+        .thenCombine(hinted, (x, h) -> {
+          long[] c = (long[]) x[1];
+          return new StatusInfo((Worker.Status) x[0], (int) c[0], (int) c[1], env.clock().skew(), c[2], (AntiEntropy.Report) x[2], h);
+        });
   }
 }

@@ -70,7 +70,7 @@ class ForwardedWriteWithoutViewTest {
 
     @Override
     public CompletionStage<MembershipReply> register(Registration registration) {
-      return CompletableFuture.completedFuture(new MembershipReply.Accepted(view, System.currentTimeMillis() + controllerAhead.get()));
+      return CompletableFuture.completedFuture(new MembershipReply.Accepted(view, System.currentTimeMillis() + controllerAhead.get(), false));
     }
 
     @Override

@@ -57,7 +57,9 @@ class AntiEntropySimulationTest {
       c.peers.drop(call -> (call.kind() == Kind.TREE || call.kind() == Kind.KEYS)
           && (call.to().equals("worker3") || call.from().equals("worker3")), Integer.MAX_VALUE);
       Map<String, Versioned> acked = write(c, "missed", 300, null);
-      c.steps(c.base.hintWindow().plus(INTERVAL));
+      // past the hint window on the workers' clocks (real time) and in virtual time
+      long until = System.nanoTime() + c.base.hintWindow().plus(INTERVAL).toNanos();
+      while (System.nanoTime() < until) c.step();
       Map<String, List<String>> before = c.holders(acked);
       long short_ = acked.keySet().stream().filter(k -> before.get(k).size() < 3).count();
       assertTrue(short_ > 50, "worker3 owns about 3/4 of the keys and received none of them: " + short_ + " short");
@@ -118,6 +120,45 @@ class AntiEntropySimulationTest {
       });
       c.steps(GRACE);
       for (String k : keys) assertNotFound(c, k);
+    }
+  }
+
+  @Test
+  void aWorkerAwayLongerThanTheGracePeriodRejoinsEmptyAndBringsNoDeletedKeyBack() {
+    try (SimCluster c = SimCluster.start(testKit, time, 4, SETTINGS, (id, p) -> p)) {
+      Map<String, Versioned> written = write(c, "old", 200, null);
+      c.stepUntil(() -> assertAllOwnersHold(c, written));
+      c.cutOff("worker3");
+      c.stepUntil(() -> assertFalse(c.controllerView().isUp("worker3")));
+      List<String> deleted = new ArrayList<>(written.keySet()).subList(0, 100);
+      for (String k : deleted) assertTrue(Outcomes.ok(await(c.worker("worker1").write(k, null))), k);
+      Map<String, Versioned> kept = new LinkedHashMap<>(written);
+      deleted.forEach(kept::remove);
+
+      // the grace period passes (the workers' clocks run on real time, the controller's on virtual
+      // time), and the three others purge their tombstones once they have exchanged them
+      long until = System.nanoTime() + GRACE.multipliedBy(3).toNanos() / 2;
+      while (System.nanoTime() < until) c.step();
+      c.stepUntil(() -> {
+        for (String k : deleted)
+          for (String w : List.of("worker1", "worker2", "worker4"))
+            assertEquals(Optional.empty(), await(c.worker(w).local(k)), k + " on " + w);
+      });
+      long stale = deleted.stream().filter(k -> await(c.worker("worker3").local(k)).isPresent()).count();
+      assertTrue(stale > 50, "worker3 still holds the values of " + stale + " deleted keys");
+
+      c.reconnect("worker3");
+      c.stepUntil(() -> {
+        assertTrue(c.controllerView().isUp("worker3"));
+        c.noneJoining();
+        assertAllOwnersHold(c, kept);
+      });
+      for (String k : deleted) assertNotFound(c, k);
+      c.steps(INTERVAL.multipliedBy(3));   // anti-entropy rounds, with worker3 among the owners again
+      for (String k : deleted) {
+        assertNotFound(c, k);
+        for (WorkerApi w : c.live()) assertEquals(Optional.empty(), await(w.local(k)), k + " on " + w.nodeId());
+      }
     }
   }
 

@@ -34,6 +34,11 @@ class StoreTest {
 
   /** A committer the test drives: each submitted write waits until the test says how it went. */
   static final class HandCommitter implements Committer {
+    @Override
+    public boolean submitWipe(Callback callback) {
+      return submit(List.of(), List.of(), callback);
+    }
+
     record Submitted(List<Entry> puts, List<String> deletes, Callback callback) {}
 
     final BlockingQueue<Submitted> submitted = new LinkedBlockingQueue<>();
