@@ -80,4 +80,33 @@ class DurableRestartTest {
       for (String key : versions.keySet()) assertEquals(404, c.getKv(c.workers().get(0), key).status(), key);
     }
   }
+
+  @Test
+  void hintsForAnUnreachableOwnerSurviveARestartOfTheirCoordinators() {
+    // a long heartbeat timeout: worker3 stays an owner (UP in the view) while it cannot be reached
+    try (TestCluster c = TestCluster.start(3, Map.of(TestCluster.STEADY_MEMBERSHIP, "60s"))) {
+      c.crash("worker3");
+      String run = "hinted-" + UUID.randomUUID().toString().substring(0, 8);
+      for (int i = 0; i < 20; i++) {
+        TestCluster.Reply r = c.putKv(i % 2 == 0 ? "worker1" : "worker2", run + "-" + i, "v" + i);
+        assertEquals(200, r.status(), r.toString());
+        assertEquals(2, r.json().path("replicas_acked").asInt(), r.toString());
+      }
+      TestCluster.awaitAssert(DEADLINE, () -> assertEquals(20, hintsPending(c, "worker1") + hintsPending(c, "worker2")));
+
+      for (String w : List.of("worker1", "worker2")) {
+        c.crash(w);
+        c.restart(w);
+      }
+      assertEquals(20, hintsPending(c, "worker1") + hintsPending(c, "worker2"), "the hints were read back from disk");
+
+      c.restart("worker3");
+      TestCluster.awaitAssert(DEADLINE, () -> assertEquals(0, hintsPending(c, "worker1") + hintsPending(c, "worker2")));
+      for (int i = 0; i < 20; i++) assertEquals("v" + i, c.localValue("worker3", run + "-" + i), run + "-" + i);
+    }
+  }
+
+  private static int hintsPending(TestCluster c, String worker) {
+    return c.get(c.url(worker) + "/status").json().path("hints").path("pending").asInt(-1);
+  }
 }

@@ -58,6 +58,31 @@ class DiskStoreTest {
   }
 
   @Test
+  void hintsAndAWipeAreKeptInOrderAndTheWipedDataIsSetAside() throws Exception {
+    Path dir = tmp.resolve("w1");
+    StoredHint hint = new StoredHint(7, "w3", entry("h", "hinted", 20), 1234);
+    try (DiskStore d = DiskStore.open(dir, "w1", MEMORY)) {
+      d.write(List.of(put("a", "1", 10), put("b", "2", 11)), List.of(new DiskStore.HintChange(7, hint),
+          new DiskStore.HintChange(8, new StoredHint(8, "w2", entry("x", "y", 21), 1235))), null, 11, true);
+      d.write(List.of(DiskStore.WIPE, put("c", "after", 12)), List.of(new DiskStore.HintChange(8, null)), null, 12, true);
+    }
+    try (DiskStore d = DiskStore.open(dir, "w1", MEMORY)) {
+      assertEquals(Map.of("c", new Versioned("after", new Version(12, "w1"))), all(d), "what was written before the wipe is gone");
+      List<StoredHint> hints = new java.util.ArrayList<>();
+      d.loadHints(hints::add);
+      assertEquals(List.of(hint), hints, "a wipe drops data, not hints; a removed hint is gone");
+    }
+    Path[] aside;
+    try (var list = Files.list(tmp)) {
+      aside = list.filter(p -> p.getFileName().toString().startsWith("w1.before-rejoin-")).toArray(Path[]::new);
+    }
+    assertEquals(1, aside.length, "the data before the wipe is kept aside");
+    try (DiskStore old = DiskStore.open(aside[0], "w1", MEMORY)) {
+      assertEquals(2, all(old).size());
+    }
+  }
+
+  @Test
   void entriesTombstonesTheClockAndTheViewAreThereAfterReopening() throws Exception {
     Path dir = tmp.resolve("w1");
     try (DiskStore d = DiskStore.open(dir, "w1", MEMORY)) {
