@@ -80,7 +80,9 @@ class FaultSuiteIT {
   static final Duration SHORT_PAUSE = Duration.ofMillis(1000);
   static final Duration LONG_PAUSE = Duration.ofSeconds(4);
   static final Duration HEARTBEAT_TIMEOUT = Duration.ofMillis(1800);   // the shipped default
-  static final Duration SETTLE = Duration.ofSeconds(90);   // a deadline: generous, a busy machine starts JVMs slowly
+  static final Duration SETTLE = Duration.ofSeconds(90);
+  /** How long after the cluster settled the owners' copies must agree: 3 anti-entropy intervals (ProcessCluster sets 2 s). */
+  static final Duration AGREE = ProcessCluster.ANTI_ENTROPY_INTERVAL.multipliedBy(3);   // a deadline: generous, a busy machine starts JVMs slowly
   static final String PROXIED = "worker4";
   static final int N = 3;
   /** WRITE_QUORUM of the workers: the shipped default (the suite sets only READ_QUORUM). */
@@ -248,6 +250,20 @@ class FaultSuiteIT {
       awaitCopies(keys, ProcessCluster.WORKERS.size(), SETTLE);
       ProcessCluster.await("every key of " + tag + " at " + N + " copies", SETTLE, 200,
           () -> keysShort(keys, ProcessCluster.WORKERS) == 0);
+      // every replica's own copy, compared without any read (a read would repair): anti-entropy's job
+      long tAgree = System.nanoTime();
+      long[] divergence = {-1};
+      boolean agreed;
+      try {
+        ProcessCluster.await("every owner's copy of every key of " + tag + " the same", AGREE, 500,
+            () -> (divergence[0] = divergence(keys)) == 0);
+        agreed = true;
+      } catch (AssertionError e) {
+        agreed = false;
+      }
+      String timeToAgree = agreed ? Figures.secs(System.nanoTime() - tAgree) : "not within " + AGREE.toSeconds() + " s";
+      if (divergence[0] != 0) failures.add(tag + ": " + divergence[0] + " pairs of owners still hold different copies " + AGREE.toSeconds()
+          + " s after the cluster settled");
       samples.addAll(finalSamples(keys));
       long surplus = c.storedEntries(ProcessCluster.WORKERS) - (long) N * totalKeys;
       long newSurplus = surplus - lastSurplus;
@@ -272,7 +288,7 @@ class FaultSuiteIT {
       }
       if (!problems.isEmpty()) notes.add(tag + ": " + String.join("; ", problems));
       return new Figures.Row(o.schedule(), readQuorum, r, errorsHealthy, o.timeToDown(), o.timeTo3Copies(),
-          o.falseDowns(), ctrlErrors, (System.nanoTime() - t0) / 1e9);
+          o.falseDowns(), ctrlErrors, divergence[0], timeToAgree, (System.nanoTime() - t0) / 1e9);
     }
 
     /**
@@ -773,6 +789,25 @@ class FaultSuiteIT {
         return true;
       });
       return at[0];
+    }
+
+    /** Pairs of a key's owners whose own copies differ (absent, or another version), over {@code keys}. */
+    private long divergence(List<String> keys) {
+      HttpFinalState state = new HttpFinalState(c);
+      Map<String, List<String>> owners = state.ownersAll(keys);
+      Map<String, Map<String, java.util.Optional<io.ringkv.storage.Versioned>>> copies = new java.util.HashMap<>();
+      for (String w : ProcessCluster.WORKERS) copies.put(w, state.copyAll(w, keys));
+      long pairs = 0;
+      for (String k : keys) {
+        List<String> o = owners.get(k);
+        for (int i = 0; i < o.size(); i++)
+          for (int j = i + 1; j < o.size(); j++) {
+            var a = copies.get(o.get(i)).get(k).map(v -> v.version());
+            var b = copies.get(o.get(j)).get(k).map(v -> v.version());
+            if (!a.equals(b)) pairs++;
+          }
+      }
+      return pairs;
     }
 
     /** Keys held (any version, tombstones included) by fewer than N of the given workers. */

@@ -24,7 +24,7 @@ final class Figures {
    * @param seconds         how long the schedule ran, settling included
    */
   record Row(String schedule, int readQuorum, Report report, long errorsHealthy, String timeToDown,
-      String timeTo3Copies, String falseDowns, String ctrlErrors, double seconds) {}
+      String timeTo3Copies, String falseDowns, String ctrlErrors, long divergence, String timeToAgree, double seconds) {}
 
   static final String LEGEND = """
       Columns. *R*: READ_QUORUM of the workers. *ops attempted*: client PUT/GET/DELETE plus the initial write of \
@@ -45,7 +45,7 @@ final class Figures {
       write (or "not found") that an acknowledged write had replaced in real time before the GET was sent; a \
       failure when R + W > N. The checker also fails a run on a value read at another version than its write \
       was acknowledged with, and on a value no client wrote. *keys short of 3 newest copies*: keys \
-      whose newest acknowledged version is on fewer than 3 workers once the load stopped and the cluster settled.
+      whose newest acknowledged version is on fewer than 3 workers once the load stopped and the cluster settled.       *divergence*: pairs of a key's owners whose own copies (read without repair) still differ 3 anti-entropy       intervals (ANTI_ENTROPY_INTERVAL=2s here) after the cluster settled; any is a failure. *time until replicas       agree*: from the settled cluster until no pair differed (polled).
       """;
 
   static String failed(Report r) {
@@ -62,8 +62,8 @@ final class Figures {
         .append(". N=3, W=2, heartbeat timeout 1.8 s (default).\n\n");
     b.append("| schedule | R | ops attempted | writes acked | reads answered | failed (count×status) | errors via healthy workers "
         + "| acked writes lost | versions backwards | time to DOWN | time until 3 copies | false DOWNs | client errors, controller restart "
-        + "| stale reads | keys short of 3 newest copies at end |\n");
-    b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        + "| stale reads | keys short of 3 newest copies at end | divergence | time until replicas agree |\n");
+    b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (Row row : rows) {
       Report r = row.report();
       StringJoiner j = new StringJoiner(" | ", "| ", " |\n");
@@ -82,6 +82,8 @@ final class Figures {
       j.add(row.ctrlErrors());
       j.add(String.valueOf(r.staleReads()));
       j.add(String.valueOf(r.keysBelowN()));
+      j.add("**" + row.divergence() + "**");
+      j.add(row.timeToAgree());
       b.append(j);
     }
     b.append("\n").append(String.format(java.util.Locale.ROOT, LEGEND, load)).append("\n").append(extra);

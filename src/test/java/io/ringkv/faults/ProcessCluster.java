@@ -192,6 +192,7 @@ final class ProcessCluster implements AutoCloseable {
       env.put("CONTROLLER_ADDR", url(CONTROLLER));
       env.putAll(extraEnv);
     }
+    env.put("ANTI_ENTROPY_INTERVAL", ANTI_ENTROPY_INTERVAL.toMillis() + "ms");
     env.putAll(moreEnv);
     try {
       String header = "== " + java.time.LocalTime.now() + " start: " + String.join(" ", pb.command())
@@ -367,6 +368,9 @@ final class ProcessCluster implements AutoCloseable {
   }
 
   /** Polls {@code cond} every {@code pollMs} until it holds; returns the nanos it took, or fails. */
+  /** The nodes' ANTI_ENTROPY_INTERVAL: short, so that a schedule's replicas agree within seconds of its end. */
+  static final Duration ANTI_ENTROPY_INTERVAL = Duration.ofSeconds(2);
+
   static long await(String what, Duration deadline, long pollMs, BooleanSupplier cond) {
     long t0 = System.nanoTime();
     long end = t0 + deadline.toNanos();
