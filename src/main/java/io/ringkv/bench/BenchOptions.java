@@ -8,7 +8,7 @@ import java.util.List;
 /** The load generator's command line. */
 record BenchOptions(List<URI> targets, int connections, Duration duration, Duration warmup, double rate, int keys,
     int valueSize, int putPercent, int deletePercent, double zipfTheta, boolean load, boolean verify, String prefix,
-    String token, Duration timeout, String label, String bulk) {
+    String token, Duration timeout, String label, String bulk, String diverge) {
 
   boolean openLoop() {
     return rate > 0;
@@ -38,6 +38,7 @@ record BenchOptions(List<URI> targets, int connections, Duration duration, Durat
     Duration timeout = Duration.ofSeconds(5);
     String label = "";
     String bulk = "";
+    String diverge = "";
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (a.equals("--help") || a.equals("-h")) throw new Usage(null);
@@ -66,6 +67,7 @@ record BenchOptions(List<URI> targets, int connections, Duration duration, Durat
           case "--timeout" -> timeout = seconds(args[++i]);
           case "--label" -> label = args[++i];
           case "--bulk" -> bulk = args[++i].replaceAll("/+$", "");
+          case "--diverge" -> diverge = args[++i];
           default -> throw new Usage("unknown option " + a);
         }
       } catch (NumberFormatException e) {
@@ -75,7 +77,7 @@ record BenchOptions(List<URI> targets, int connections, Duration duration, Durat
     if (put + del > 100) throw new Usage("--put plus --delete is over 100");
     if (zipf != 0 && (zipf <= 0 || zipf >= 1)) throw new Usage("--zipf theta must be in (0, 1)");
     return new BenchOptions(targets, connections, duration, warmup, rate, keys, valueSize, put, del, zipf, load, verify,
-        prefix, token, timeout, label, bulk);
+        prefix, token, timeout, label, bulk, diverge);
   }
 
   private static List<URI> uris(String csv) {
@@ -124,5 +126,7 @@ record BenchOptions(List<URI> targets, int connections, Duration duration, Durat
         --bulk CONTROLLER   preload --keys keys straight into their owners (POST /replicate, batches of
                             1,000 versioned entries, owners from CONTROLLER/ring) and stop: for
                             benchmarks that need millions of keys; skips the client path
+        --diverge NODE      with --bulk: 1% of the keys NODE owns differ on NODE (a third missing there,
+                            a third older there, a third deleted there only); their keys go to stdout
       Prints a progress line a second (stderr), then a summary and one JSON line (stdout).""";
 }

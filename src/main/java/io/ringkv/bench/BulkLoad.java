@@ -42,7 +42,12 @@ final class BulkLoad {
     ClusterView view = Wire.readView(Wire.parse(ring.body()), config.getInt("ringkv.ring.vnodes"));
     int n = config.getInt("ringkv.replication.factor");
     String value = "v".repeat(o.valueSize());
+    String newer = "w".repeat(o.valueSize());
     HybridClock clock = HybridClock.system();
+    long base = clock.now();   // key k is written at base + 2k, and where it differs, at base + 2k + 1
+    List<String> diverged = new java.util.concurrent.CopyOnWriteArrayList<>();
+    AtomicLong differingBytes = new AtomicLong();
+    AtomicLong copiesToMake = new AtomicLong();
     AtomicLong sent = new AtomicLong();
     AtomicLong errors = new AtomicLong();
     long t0 = System.nanoTime();
@@ -54,8 +59,26 @@ final class BulkLoad {
         List<Entry> batch = new ArrayList<>(BATCH);
         for (int k = 0; k < o.keys(); k++) {
           String key = o.prefix() + k;
-          if (!view.ownerIds(key, n).contains(target.id())) continue;
-          batch.add(new Entry(key, new Versioned(value, new Version(clock.now(), "bulk"))));
+          List<String> owners = view.ownerIds(key, n);
+          if (!owners.contains(target.id())) continue;
+          Version v1 = new Version(base + 2L * k, "bulk");
+          Version v2 = new Version(base + 2L * k + 1, "bulk");
+          Versioned copy = new Versioned(value, v1);
+          if (!o.diverge().isEmpty() && owners.contains(o.diverge()) && k % 100 == 0) {
+            // one copy of the key differs: missing on the diverged node, older there, or deleted there only
+            boolean there = target.id().equals(o.diverge());
+            int kind = (k / 100) % 3;
+            if (there) {
+              diverged.add(key);
+              // what anti-entropy must copy: the entry to the diverged node (1, 2), or its tombstone to the others (3)
+              differingBytes.addAndGet(kind == 2 ? 2L * (key.length() + 14) : key.length() + value.length() + 14);
+              copiesToMake.addAndGet(kind == 2 ? 2 : 1);
+            }
+            if (kind == 0 && there) continue;
+            if (kind == 1) copy = there ? copy : new Versioned(newer, v2);
+            if (kind == 2 && there) copy = Versioned.tombstone(v2);
+          }
+          batch.add(new Entry(key, copy));
           if (batch.size() == BATCH) send(c, o, batch, sent, errors);
         }
         if (!batch.isEmpty()) send(c, o, batch, sent, errors);
@@ -68,8 +91,14 @@ final class BulkLoad {
     double secs = (System.nanoTime() - t0) / 1e9;
     System.out.printf(Locale.ROOT, "bulk load: %d keys, %d copies to %d workers in %.1f s = %.0f copies/s; failed batches %d%n",
         o.keys(), sent.get(), threads.size(), secs, sent.get() / secs, errors.get());
-    System.out.printf(Locale.ROOT, "{\"mix\":\"bulk\",\"keys\":%d,\"copies\":%d,\"seconds\":%.3f,\"errors\":%d}%n",
-        o.keys(), sent.get(), secs, errors.get());
+    if (!o.diverge().isEmpty()) {
+      System.out.printf(Locale.ROOT, "diverged on %s: %d keys, %d bytes of entries to copy%n", o.diverge(), diverged.size(),
+          differingBytes.get());
+      for (String key : diverged) System.out.println("diverged " + key);
+    }
+    System.out.printf(Locale.ROOT, "{\"mix\":\"bulk\",\"keys\":%d,\"copies\":%d,\"seconds\":%.3f,\"errors\":%d,\"diverged\":%d,"
+        + "\"differing_bytes\":%d,\"copies_to_make\":%d}%n", o.keys(), sent.get(), secs, errors.get(), diverged.size(),
+        differingBytes.get(), copiesToMake.get());
     if (errors.get() > 0) System.exit(1);
   }
 

@@ -214,7 +214,11 @@ public final class WorkerRoutes extends JsonRoutes {
     a.put("exchanges", r.exchanges());
     a.put("failed_exchanges", r.failedExchanges());
     a.put("keys_repaired", r.keysRepaired());
-    a.put("bytes_exchanged", r.bytes());
+    ObjectNode bytes = a.putObject("bytes_exchanged");
+    bytes.put("trees", r.treeBytes());
+    bytes.put("key_listings", r.keyBytes());
+    bytes.put("entries", r.entryBytes());
+    a.put("last_round_differing_segments", r.lastRoundSegments());
     a.put("last_round_ms", r.lastRoundMillis());
     if (r.lastRoundEndedAtMillis() > 0) a.put("last_round_ago_ms", now - r.lastRoundEndedAtMillis());
     long complete = r.ranges().stream().filter(AntiEntropy.RangeState::complete).count();

@@ -53,7 +53,8 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
    * the time the last exchange with every other owner completed (0: not yet).
    */
   public record Report(long epoch, long intervalMillis, long rounds, long exchanges, long failedExchanges,
-      long keysRepaired, long bytes, long lastRoundMillis, long lastRoundEndedAtMillis, List<RangeState> ranges) {}
+      long keysRepaired, long treeBytes, long keyBytes, long entryBytes, long lastRoundMillis, long lastRoundEndedAtMillis,
+      long lastRoundSegments, List<RangeState> ranges) {}
 
   private enum Tick implements Command { INSTANCE }
 
@@ -91,7 +92,13 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
   private long exchanges;
   private long failed;
   private long keysRepaired;
-  private long bytes;
+  private long treeBytes;
+  private long keyBytes;
+  private long entryBytes;
+  /** Differing segments found in the round under way, and in the last complete one (-1: none yet). */
+  private long roundSegments;
+  private long lastRoundSegments = -1;
+  private boolean roundFailed;
   private long lastRoundMillis;
   private long lastRoundEnded;
 
@@ -152,6 +159,8 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
     inRound = true;
     roundStarted = System.nanoTime();
     round.addAll(shared.keySet());
+    roundSegments = 0;
+    roundFailed = false;
     return next();
   }
 
@@ -162,6 +171,7 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
       rounds++;
       lastRoundMillis = (System.nanoTime() - roundStarted) / 1_000_000;
       lastRoundEnded = env.clock().wallMillis();
+      lastRoundSegments = roundFailed ? -1 : roundSegments;
       return this;
     }
     Member to = view.member(peer);
@@ -178,6 +188,7 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
     exchanges++;
     if (x.failure() != null) {
       failed++;
+      roundFailed = true;   // this round proved nothing
       getContext().getLog().debug("anti-entropy exchange with {} failed: {}", x.peer(), x.failure().toString());
     } else {
       Exchange.Result r = x.result();
@@ -185,7 +196,10 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
       for (int range : r.ranges()) if (!r.incomplete().get(range)) at[range] = x.startedMillis();
       for (int i = 0; i < repaired.length; i++) repaired[i] += r.repairedPerRange()[i];
       keysRepaired += r.pulled() + r.pushed();
-      bytes += r.bytes();
+      treeBytes += r.treeBytes();
+      keyBytes += r.keyBytes();
+      entryBytes += r.entryBytes();
+      roundSegments += r.segments();
       if (r.pulled() + r.pushed() > 0 || !r.incomplete().isEmpty())
         getContext().getLog().info("anti-entropy with {}: {} differing segments, {} keys pulled, {} pushed, {} bytes{}",
             x.peer(), r.segments(), r.pulled(), r.pushed(), r.bytes(),
@@ -228,7 +242,8 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
       }
     }
     g.replyTo().tell(new Report(view == null ? -1 : view.epoch(), env.settings().antiEntropyInterval().toMillis(), rounds,
-        exchanges, failed, keysRepaired, bytes, lastRoundMillis, lastRoundEnded, List.copyOf(states)));
+        exchanges, failed, keysRepaired, treeBytes, keyBytes, entryBytes, lastRoundMillis, lastRoundEnded,
+        lastRoundSegments, List.copyOf(states)));
     return this;
   }
 

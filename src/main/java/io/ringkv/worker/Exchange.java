@@ -43,9 +43,15 @@ final class Exchange {
 
   /**
    * What an exchange did: the ranges it could not complete, keys copied each way and per range, the
-   * segments whose leaves differed, and the bytes of the calls to the other side (payloads).
+   * segments whose leaves differed, and the bytes of the calls to the other side (payloads, both
+   * ways): tree nodes, key listings of the differing segments, and the copies.
    */
-  record Result(int[] ranges, BitSet incomplete, int pulled, int pushed, int[] repairedPerRange, int segments, long bytes) {}
+  record Result(int[] ranges, BitSet incomplete, int pulled, int pushed, int[] repairedPerRange, int segments,
+      long treeBytes, long keyBytes, long entryBytes) {
+    long bytes() {
+      return treeBytes + keyBytes + entryBytes;
+    }
+  }
 
   /** Calls' sizes: ids per TREE call at each level, segments per KEYS call, keys per repair batch. */
   static final int ROOTS_PER_CALL = 8192;
@@ -65,7 +71,9 @@ final class Exchange {
   private int pulled;
   private int pushed;
   private int segments;
-  private long bytes;
+  private long treeBytes;
+  private long keyBytes;
+  private long entryBytes;
 
   private Exchange(Side here, Side there, RangeTrees layout, int[] ranges, int maxRepairs, long expiredBefore) {
     this.expiredBefore = expiredBefore;
@@ -91,7 +99,8 @@ final class Exchange {
         .thenCompose(r -> x.differing(RangeTrees.BRANCHES_OF_RANGE, r, Frames.MAX_TREE_VALUES / RangeTrees.BRANCHES))
         .thenCompose(b -> x.differing(RangeTrees.LEAVES_OF_BRANCH, b, Frames.MAX_TREE_VALUES / RangeTrees.LEAVES_PER_BRANCH))
         .thenCompose(x::repairSegments)
-        .thenApply(v -> new Result(ranges, x.incomplete, x.pulled, x.pushed, x.repaired, x.segments, x.bytes));
+        .thenApply(v -> new Result(ranges, x.incomplete, x.pulled, x.pushed, x.repaired, x.segments, x.treeBytes,
+            x.keyBytes, x.entryBytes));
   }
 
   /**
@@ -104,7 +113,7 @@ final class Exchange {
     List<Integer> out = new ArrayList<>();
     return inChunks(ids, perCall, chunk -> {
       Frames.TreeQuery q = new Frames.TreeQuery(epoch, level, chunk);
-      bytes += 17 + 4L * chunk.length + 8L * chunk.length * width;
+      treeBytes += 17 + 4L * chunk.length + 8L * chunk.length * width;
       return here.tree(q).toCompletableFuture().thenCombine(there.tree(q), (mine, theirs) -> {
         for (int i = 0; i < mine.length; i++) if (mine[i] != theirs[i]) out.add(chunk[i / width] * width + i % width);
         return null;
@@ -121,7 +130,7 @@ final class Exchange {
         return CompletableFuture.completedFuture(null);
       }
       Frames.SegmentQuery q = new Frames.SegmentQuery(epoch, chunk);
-      bytes += 13 + 4L * chunk.length;
+      keyBytes += 13 + 4L * chunk.length;
       return here.keyVersions(q).toCompletableFuture().thenCombine(there.keyVersions(q), this::plan)
           .thenCompose(plan -> inBatches(plan[0], keys -> copy(there, here, keys, true))
               .thenCompose(v -> inBatches(plan[1], keys -> copy(here, there, keys, false))));
@@ -136,7 +145,7 @@ final class Exchange {
    */
   @SuppressWarnings("unchecked")
   private List<String>[] plan(List<KeyVersion> mine, List<KeyVersion> theirs) {
-    for (KeyVersion kv : theirs) bytes += 14 + kv.key().length() + kv.version().node().length();
+    for (KeyVersion kv : theirs) keyBytes += 15 + kv.key().length() + kv.version().node().length();
     Map<String, KeyVersion> theirMap = new HashMap<>(theirs.size() * 2);
     for (KeyVersion kv : theirs) theirMap.put(kv.key(), kv);
     List<String> pull = new ArrayList<>();
@@ -156,14 +165,14 @@ final class Exchange {
 
   /** Reads {@code keys} from {@code from} and offers them to {@code to}; a copy {@code to} did not take leaves its range incomplete. */
   private CompletableFuture<Void> copy(Side from, Side to, List<String> keys, boolean pulling) {
-    if (pulling) bytes += 8 + 4L * keys.size() + keys.stream().mapToLong(String::length).sum();
+    if (pulling) entryBytes += 8 + 4L * keys.size() + keys.stream().mapToLong(String::length).sum();
     return from.copies(keys).toCompletableFuture().thenCompose(copies -> {
       List<Entry> entries = new ArrayList<>(copies.size());
       for (int i = 0; i < keys.size(); i++) if (copies.get(i).isPresent()) entries.add(new Entry(keys.get(i), copies.get(i).get()));
-      for (Entry e : entries) bytes += 20 + e.chars() + e.versioned().version().node().length();
+      for (Entry e : entries) entryBytes += 20 + e.chars() + e.versioned().version().node().length();
       if (entries.isEmpty()) return CompletableFuture.completedFuture(null);
       return to.replicate(entries).toCompletableFuture().thenAccept(applied -> {
-        if (!pulling) bytes += 4 + applied.size();
+        if (!pulling) entryBytes += 4 + applied.size();
         for (int i = 0; i < entries.size(); i++) {
           Applied a = applied.get(i);
           int range = layout.rangeOf(HashRing.hash(entries.get(i).key()));

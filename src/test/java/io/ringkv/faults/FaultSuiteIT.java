@@ -361,6 +361,20 @@ class FaultSuiteIT {
       long tDown = awaitSeen(mon, w, "DOWN", tKill, Duration.ofSeconds(15));
       long tCopies3 = awaitCopies(keys, 3, SETTLE);
       loadFor(SCALE.hold());
+      // the writes stop: within 2 anti-entropy intervals the survivors hold the same copy of every key they own
+      load.hold(true);
+      long tHeld = System.nanoTime();
+      long[] apart = {-1};
+      try {
+        ProcessCluster.await("the survivors' copies the same", ProcessCluster.ANTI_ENTROPY_INTERVAL.multipliedBy(2), 200,
+            () -> (apart[0] = divergence(keys)) == 0);
+        notes.add(load.tag() + ": after kill -9 of " + w + " under load, the 3 survivors held the same copy of every key "
+            + Figures.secs(System.nanoTime() - tHeld) + " after the writes stopped");
+      } catch (AssertionError e) {
+        failures.add("kill -9 of " + w + ": " + apart[0] + " pairs of survivors still apart 2 anti-entropy intervals after the"
+            + " writes stopped");
+      }
+      load.hold(false);
       event("restart " + w);
       long tRestart = System.nanoTime();
       c.startNode(w);
@@ -796,7 +810,9 @@ class FaultSuiteIT {
       HttpFinalState state = new HttpFinalState(c);
       Map<String, List<String>> owners = state.ownersAll(keys);
       Map<String, Map<String, java.util.Optional<io.ringkv.storage.Versioned>>> copies = new java.util.HashMap<>();
-      for (String w : ProcessCluster.WORKERS) copies.put(w, state.copyAll(w, keys));
+      java.util.Set<String> holders = new java.util.TreeSet<>();
+      owners.values().forEach(holders::addAll);
+      for (String w : holders) copies.put(w, state.copyAll(w, keys));
       long pairs = 0;
       for (String k : keys) {
         List<String> o = owners.get(k);
