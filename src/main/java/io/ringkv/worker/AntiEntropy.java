@@ -2,23 +2,15 @@ package io.ringkv.worker;
 
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.cluster.Member;
-import io.ringkv.net.Frames;
-import io.ringkv.storage.Applied;
-import io.ringkv.storage.Entry;
 import io.ringkv.storage.HybridClock;
-import io.ringkv.storage.KeyVersion;
 import io.ringkv.storage.RangeTrees;
-import io.ringkv.storage.Versioned;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeMap;
-import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -63,7 +55,11 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
 
   public static Behavior<Command> create(WorkerEnv env) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      timers.startTimerWithFixedDelay(Tick.INSTANCE, env.settings().antiEntropyInterval());
+      // the workers' rounds spread over the interval (by node id), so that two of them rarely repair the
+      // same differences at once: a round that comes after another finds the trees equal
+      Duration interval = env.settings().antiEntropyInterval();
+      double phase = 0.5 + Math.floorMod(env.self().hashCode() * 0x9E3779B1, 1000) / 1000.0;
+      timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ofMillis((long) (interval.toMillis() * phase)), interval);
       return new AntiEntropy(ctx, env);
     }));
   }
@@ -178,7 +174,7 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
     long epoch = view.epoch();
     long started = env.clock().wallMillis();
     long expiredBefore = HybridClock.fromMillis(started - env.settings().tombstoneTtl().toMillis());
-    getContext().pipeToSelf(Exchange.run(local, remote(to), layout, shared.get(peer), MAX_REPAIRS, expiredBefore),
+    getContext().pipeToSelf(Exchange.run(local, Exchange.remote(env.peers(), to), layout, shared.get(peer), MAX_REPAIRS, expiredBefore),
         (result, err) -> new Exchanged(epoch, peer, started, result, err));
     return this;
   }
@@ -245,31 +241,5 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
         exchanges, failed, keysRepaired, treeBytes, keyBytes, entryBytes, lastRoundMillis, lastRoundEnded,
         lastRoundSegments, List.copyOf(states)));
     return this;
-  }
-
-  /** The other side of an exchange: a peer over the node-to-node link. */
-  private Exchange.Side remote(Member peer) {
-    var peers = env.peers();
-    return new Exchange.Side() {
-      @Override
-      public CompletionStage<long[]> tree(Frames.TreeQuery q) {
-        return peers.tree(peer, q);
-      }
-
-      @Override
-      public CompletionStage<List<KeyVersion>> keyVersions(Frames.SegmentQuery q) {
-        return peers.keyVersions(peer, q);
-      }
-
-      @Override
-      public CompletionStage<List<Optional<Versioned>>> copies(List<String> keys) {
-        return peers.copies(peer, keys);
-      }
-
-      @Override
-      public CompletionStage<List<Applied>> replicate(List<Entry> entries) {
-        return peers.push(peer, entries);
-      }
-    };
   }
 }

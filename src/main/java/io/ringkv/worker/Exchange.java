@@ -53,6 +53,31 @@ final class Exchange {
     }
   }
 
+  /** The other side of an exchange: a peer over the node-to-node link (a rebalance push's deadline). */
+  static Side remote(io.ringkv.net.Peers peers, io.ringkv.cluster.Member peer) {
+    return new Side() {
+      @Override
+      public CompletionStage<long[]> tree(Frames.TreeQuery q) {
+        return peers.tree(peer, q);
+      }
+
+      @Override
+      public CompletionStage<List<KeyVersion>> keyVersions(Frames.SegmentQuery q) {
+        return peers.keyVersions(peer, q);
+      }
+
+      @Override
+      public CompletionStage<List<Optional<Versioned>>> copies(List<String> keys) {
+        return peers.copies(peer, keys);
+      }
+
+      @Override
+      public CompletionStage<List<Applied>> replicate(List<Entry> entries) {
+        return peers.push(peer, entries);
+      }
+    };
+  }
+
   /** Calls' sizes: ids per TREE call at each level, segments per KEYS call, keys per repair batch. */
   static final int ROOTS_PER_CALL = 8192;
   static final int SEGMENTS_PER_CALL = 1024;
@@ -67,6 +92,7 @@ final class Exchange {
   /** Tombstones stamped before this (hybrid timestamp) are past the grace period: see {@link #plan}. */
   private final long expiredBefore;
   private final BitSet incomplete = new BitSet();
+  private boolean pushOnly;
   private final int[] repaired;
   private int pulled;
   private int pushed;
@@ -94,7 +120,14 @@ final class Exchange {
    */
   static CompletableFuture<Result> run(Side here, Side there, RangeTrees layout, int[] ranges, int maxRepairs,
       long expiredBefore) {
+    return run(here, there, layout, ranges, maxRepairs, expiredBefore, false);
+  }
+
+  /** As above; with {@code pushOnly}, nothing is copied here (a rebalance: this side may be handing the range off). */
+  static CompletableFuture<Result> run(Side here, Side there, RangeTrees layout, int[] ranges, int maxRepairs,
+      long expiredBefore, boolean pushOnly) {
     Exchange x = new Exchange(here, there, layout, ranges, maxRepairs, expiredBefore);
+    x.pushOnly = pushOnly;
     return x.differing(RangeTrees.ROOTS, ranges, ROOTS_PER_CALL)
         .thenCompose(r -> x.differing(RangeTrees.BRANCHES_OF_RANGE, r, Frames.MAX_TREE_VALUES / RangeTrees.BRANCHES))
         .thenCompose(b -> x.differing(RangeTrees.LEAVES_OF_BRANCH, b, Frames.MAX_TREE_VALUES / RangeTrees.LEAVES_PER_BRANCH))
@@ -156,6 +189,7 @@ final class Exchange {
       else if (t != null && t.version().isNewerThan(kv.version())) pull.add(kv.key());
     }
     for (KeyVersion t : theirMap.values()) if (!expired(t)) pull.add(t.key());   // keys only they hold
+    if (pushOnly) pull.clear();
     return new List[] {pull, push};
   }
 

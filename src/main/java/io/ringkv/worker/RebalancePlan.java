@@ -23,7 +23,7 @@ import java.util.Set;
  * surviving old owner). Keys whose owners did not change are not touched (minimal movement). A key
  * this worker holds without being an old owner (a stray) goes to every new owner.
  */
-public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int keysToMove) {
+public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int keysToMove, Map<String, int[]> exchanges) {
   /** The most key and value characters one batch carries (with 1 MiB values, 512 of them would be 512 MiB). */
   static final long BATCH_BYTES = 4L << 20;
 
@@ -34,9 +34,33 @@ public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int key
   /** An entry this worker stops owning: dropped once every one of {@code targets} acknowledged. */
   public record Handoff(Entry entry, Set<String> targets) {}
 
-  /** {@code entries}: read once, in order; only the moving ones are kept (a snapshot may decode each on demand). */
+  /**
+   * Which targets hold data in which ranges of the new view's ring. An owner that restarted (it owned
+   * the key before, with another instance) and holds data in the key's range is brought in line by an
+   * exchange of hash trees ({@link Exchange}), which sends only what differs, instead of a push of
+   * every key: a worker back from a restart with its data directory gets only what it missed.
+   */
+  public interface Synced {
+    Synced NONE = (target, range) -> false;
+
+    boolean test(String target, int range);
+  }
+
+  /** A plan that pushes every moving key. */
   public static RebalancePlan compute(String self, ClusterView from, ClusterView to, int n, Iterable<Entry> entries,
       int batchSize) {
+    return compute(self, from, to, n, entries, batchSize, Synced.NONE);
+  }
+
+  /**
+   * {@code entries}: read once, in order; only the moving ones are kept (a snapshot may decode each on
+   * demand). A key bound for a target that {@code synced} says holds data in the key's range (of
+   * {@code to}'s ring) is not pushed: the plan lists that range under the target in {@link #exchanges}.
+   */
+  public static RebalancePlan compute(String self, ClusterView from, ClusterView to, int n, Iterable<Entry> entries,
+      int batchSize, Synced synced) {
+    long[] tokens = synced == Synced.NONE ? null : to.ring().tokens();
+    Map<String, java.util.TreeSet<Integer>> exchanged = new java.util.TreeMap<>();
     Map<String, List<Entry>> perTarget = new LinkedHashMap<>();
     List<Handoff> handoffs = new ArrayList<>();
     int moving = 0;
@@ -45,8 +69,17 @@ public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int key
       Decision d = stretches.decide(e.key());
       if (d == null) continue;
       if (d.handoff() != null) handoffs.add(new Handoff(e, d.handoff()));
-      if (d.counts()) moving++;
-      for (String g : d.gained()) perTarget.computeIfAbsent(g, k -> new ArrayList<>()).add(e);
+      boolean pushed = false;
+      int range = tokens == null || tokens.length == 0 ? -1 : HashRing.firstAtOrAfter(tokens, HashRing.hash(e.key()));
+      for (String g : d.gained()) {
+        if (range >= 0 && d.returning().contains(g) && synced.test(g, range)) {
+          exchanged.computeIfAbsent(g, k -> new java.util.TreeSet<>()).add(range);
+        } else {
+          perTarget.computeIfAbsent(g, k -> new ArrayList<>()).add(e);
+          pushed = true;
+        }
+      }
+      if (d.counts() && pushed) moving++;
     }
     List<Batch> batches = new ArrayList<>();
     perTarget.forEach((target, list) -> {
@@ -65,11 +98,17 @@ public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int key
       }
       if (start < list.size()) batches.add(new Batch(m, List.copyOf(list.subList(start, list.size()))));
     });
-    return new RebalancePlan(List.copyOf(batches), List.copyOf(handoffs), moving);
+    Map<String, int[]> exchanges = new java.util.TreeMap<>();
+    exchanged.forEach((target, ranges) -> exchanges.put(target, ranges.stream().mapToInt(Integer::intValue).toArray()));
+    return new RebalancePlan(List.copyOf(batches), List.copyOf(handoffs), moving, Map.copyOf(exchanges));
   }
 
-  /** What to do with a key: push it to {@code gained}; hand it off to {@code handoff} (null: keep it); count it as moved. */
-  private record Decision(List<String> gained, Set<String> handoff, boolean counts) {}
+  /**
+   * What to do with a key: push it to {@code gained}; hand it off to {@code handoff} (null: keep it);
+   * count it as moved. {@code returning}: the gained owners that owned it before too, with another
+   * instance (restarted since): they may hold it still.
+   */
+  private record Decision(List<String> gained, Set<String> handoff, boolean counts, Set<String> returning) {}
 
   /**
    * The decision for every stretch of the ring between two consecutive tokens of either view: all
@@ -101,11 +140,13 @@ public record RebalancePlan(List<Batch> batches, List<Handoff> handoffs, int key
       boolean selfNew = newOwners.contains(self);
       List<String> gained = new ArrayList<>(newOwners);
       if (selfOld) gained.removeAll(oldOwners);
+      Set<String> returning = new java.util.HashSet<>(gained);
+      returning.retainAll(oldRaw);
       if (selfNew) {
         if (!selfOld || gained.isEmpty()) return null;
-        return new Decision(List.copyOf(gained), null, self.equals(pusher(oldOwners, newOwners, to)));
+        return new Decision(List.copyOf(gained), null, self.equals(pusher(oldOwners, newOwners, to)), Set.copyOf(returning));
       }
-      return new Decision(List.copyOf(gained), Set.copyOf(gained), !gained.isEmpty());
+      return new Decision(List.copyOf(gained), Set.copyOf(gained), !gained.isEmpty(), Set.copyOf(returning));
     }
   }
 

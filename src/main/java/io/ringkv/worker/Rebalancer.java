@@ -53,6 +53,10 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
 
   private record Pushed(long run, ClusterView to, RebalancePlan plan, Set<String> failedTargets) implements Command {}
 
+  /** The exchanges of the plan ran after its pushes: the targets that failed either, and the keys the exchanges copied. */
+  private record Exchanged(long run, ClusterView to, RebalancePlan plan, Set<String> failedTargets, int copied)
+      implements Command {}
+
   private record RunFailed(long run, ClusterView to, Throwable cause) implements Command {}
 
   public static Behavior<Command> create(WorkerEnv env, ActorRef<Finished> reportTo) {
@@ -60,10 +64,12 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
   }
 
   private static final int PUSH_ATTEMPTS = 5;
+  private static final int PROBE_ATTEMPTS = 5;
   private final WorkerEnv env;
   private final ActorRef<Finished> reportTo;
   private final Materializer materializer;
   private final Executor planner;
+  private final LocalStores local;
   private long run;
   private UniqueKillSwitch inFlight;
   /** A snapshot is being planned; {@link #queued}: the newest Start that came meanwhile. */
@@ -76,6 +82,7 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
     this.reportTo = reportTo;
     this.materializer = Materializer.createMaterializer(ctx);
     this.planner = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+    this.local = new LocalStores(env.shards(), ctx.getSystem(), env.settings().peerTimeout());
   }
 
   @Override
@@ -84,6 +91,7 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
         .onMessage(Start.class, this::onStart)
         .onMessage(Planned.class, this::onPlanned)
         .onMessage(Pushed.class, this::onPushed)
+        .onMessage(Exchanged.class, this::onExchanged)
         .onMessage(RunFailed.class, this::onRunFailed)
         .build();
   }
@@ -101,11 +109,45 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
     long thisRun = ++run;
     getContext().getLog().info("rebalance {} starting: epoch {} -> {}", thisRun, s.from().epoch(), s.to().epoch());
     // the snapshots' entries are decoded and planned on the blocking dispatcher, off the store actors
-    CompletionStage<RebalancePlan> plan = snapshot().thenApplyAsync(parts -> RebalancePlan.compute(
-        env.self(), s.from(), s.to(), env.settings().replicationFactor(), concat(parts), env.settings().rebalanceBatch()),
-        planner);
+    CompletionStage<RebalancePlan.Synced> synced = probe(s.to());
+    CompletionStage<RebalancePlan> plan = snapshot().thenCombine(synced, Map::entry).thenApplyAsync(x -> RebalancePlan.compute(
+        env.self(), s.from(), s.to(), env.settings().replicationFactor(), concat(x.getKey()), env.settings().rebalanceBatch(),
+        x.getValue()), planner);
     getContext().pipeToSelf(plan, (p, err) -> new Planned(thisRun, s.to(), p, err));
     return this;
+  }
+
+  /**
+   * The roots of every other UP worker's hash trees at the new view: a target whose tree of a range is
+   * not empty holds data there (it is back from a restart or an outage with its data), and gets only
+   * what differs, through an exchange. A worker that cannot answer (not at that view yet after a few
+   * tries) is treated as empty: it gets every key.
+   */
+  private CompletionStage<RebalancePlan.Synced> probe(ClusterView to) {
+    long[] tokens = to.ring().tokens();
+    int[] ids = new int[Math.min(tokens.length, Exchange.ROOTS_PER_CALL)];
+    if (tokens.length == 0 || tokens.length > Exchange.ROOTS_PER_CALL) return CompletableFuture.completedFuture(RebalancePlan.Synced.NONE);
+    for (int i = 0; i < ids.length; i++) ids[i] = i;
+    var scheduler = Adapter.toClassic(getContext().getSystem()).scheduler();
+    var ec = getContext().getExecutionContext();
+    Map<String, CompletableFuture<long[]>> roots = new HashMap<>();
+    for (var m : to.members().values()) {
+      if (!m.isUp() || m.id().equals(env.self())) continue;
+      roots.put(m.id(), Stages.plain(Patterns.retry(() -> env.peers().tree(m, new io.ringkv.net.Frames.TreeQuery(to.epoch(),
+          io.ringkv.storage.RangeTrees.ROOTS, ids)), PROBE_ATTEMPTS, Duration.ofMillis(200), scheduler, ec))
+          .exceptionally(err -> null));
+    }
+    return CompletableFuture.allOf(roots.values().toArray(new CompletableFuture[0])).thenApply(v -> {
+      Map<String, long[]> known = new HashMap<>();
+      roots.forEach((id, f) -> {
+        long[] r = f.join();
+        if (r != null) known.put(id, r);
+      });
+      return (target, range) -> {
+        long[] r = known.get(target);
+        return r != null && r[range] != 0;
+      };
+    });
   }
 
   /** Every shard's snapshot (lazy lists: see {@code KvStore.snapshot}). */
@@ -152,7 +194,8 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
     if (p.failure() != null) return onRunFailed(new RunFailed(p.run(), p.to(), p.failure()));
     RebalancePlan plan = p.plan();
     if (plan.batches().isEmpty()) return onPushed(new Pushed(p.run(), p.to(), plan, Set.of()));
-    getContext().getLog().info("rebalance {}: pushing {} keys in {} batches", p.run(), plan.keysToMove(), plan.batches().size());
+    getContext().getLog().info("rebalance {}: pushing {} keys in {} batches{}", p.run(), plan.keysToMove(), plan.batches().size(),
+        plan.exchanges().isEmpty() ? "" : "; exchanging trees with " + plan.exchanges().keySet());
     var scheduler = Adapter.toClassic(getContext().getSystem()).scheduler();
     var ec = getContext().getExecutionContext();
     Source<RebalancePlan.Batch, NotUsed> batches = Source.from(plan.batches());
@@ -188,9 +231,32 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
     });
   }
 
+  /** The pushes are done: the exchanges of the plan follow, one target after the other, pushing only. */
   private Behavior<Command> onPushed(Pushed p) {
     if (p.run() != run) return this;
     inFlight = null;
+    if (p.plan().exchanges().isEmpty()) return onExchanged(new Exchanged(p.run(), p.to(), p.plan(), p.failedTargets(), 0));
+    io.ringkv.storage.RangeTrees layout = new io.ringkv.storage.RangeTrees(p.to().epoch(), p.to().ring().tokens());
+    long expiredBefore = io.ringkv.storage.HybridClock.fromMillis(env.clock().wallMillis() - env.settings().tombstoneTtl().toMillis());
+    Set<String> failed = new java.util.HashSet<>(p.failedTargets());
+    int[] copied = new int[1];
+    CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+    for (var e : p.plan().exchanges().entrySet()) {
+      var target = p.to().member(e.getKey());
+      chain = chain.thenCompose(v -> Exchange.run(local, Exchange.remote(env.peers(), target), layout, e.getValue(),
+          Integer.MAX_VALUE, expiredBefore, true).handle((r, err) -> {
+            if (err != null || !r.incomplete().isEmpty()) failed.add(e.getKey());
+            else copied[0] += r.pushed();
+            return null;
+          }));
+    }
+    long thisRun = p.run();
+    getContext().pipeToSelf(chain, (v, err) -> new Exchanged(thisRun, p.to(), p.plan(), failed, copied[0]));
+    return this;
+  }
+
+  private Behavior<Command> onExchanged(Exchanged p) {
+    if (p.run() != run) return this;
     Map<Integer, List<Entry>> dropsPerShard = new HashMap<>();
     int dropped = 0;
     for (RebalancePlan.Handoff h : p.plan().handoffs()) {
@@ -202,9 +268,10 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
     dropsPerShard.forEach((shard, entries) -> env.shards().stores().get(shard)
         .tell(new Store.DropIfUnchanged(List.copyOf(entries), getContext().getSystem().ignoreRef())));
     boolean complete = p.failedTargets().isEmpty();
-    if (complete) getContext().getLog().info("rebalance {} done: {} keys pushed, {} handed off", p.run(), p.plan().keysToMove(), dropped);
+    if (complete) getContext().getLog().info("rebalance {} done: {} keys pushed, {} copied by tree exchanges, {} handed off",
+        p.run(), p.plan().keysToMove(), p.copied(), dropped);
     else getContext().getLog().warn("rebalance {} incomplete: could not reach {}", p.run(), p.failedTargets());
-    reportTo.tell(new Finished(p.to(), complete, p.plan().keysToMove(), dropped));
+    reportTo.tell(new Finished(p.to(), complete, p.plan().keysToMove() + p.copied(), dropped));
     return this;
   }
 

@@ -1,6 +1,7 @@
 package io.ringkv.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ringkv.storage.Version;
@@ -104,6 +105,31 @@ class DurableRestartTest {
       TestCluster.awaitAssert(DEADLINE, () -> assertEquals(0, hintsPending(c, "worker1") + hintsPending(c, "worker2")));
       for (int i = 0; i < 20; i++) assertEquals("v" + i, c.localValue("worker3", run + "-" + i), run + "-" + i);
     }
+  }
+
+  @Test
+  void aWorkerBackFromARestartWithItsDataIsSentOnlyWhatItMissed() {
+    try (TestCluster c = TestCluster.start(3, Map.of(TestCluster.STEADY_MEMBERSHIP, "60s"))) {
+      String run = "catchup-" + UUID.randomUUID().toString().substring(0, 8);
+      for (int i = 0; i < 300; i++) assertEquals(200, c.putKv(c.workers().get(i % 3), run + "-" + i, "v" + i).status());
+      long movedBefore = keysMoved(c, "worker1") + keysMoved(c, "worker2");
+      c.crash("worker3");
+      // written while it is away: 2 owners acknowledge, worker3 misses them
+      for (int i = 0; i < 10; i++) assertEquals(200, c.putKv("worker1", run + "-" + i, "while-away-" + i).status());
+      c.restart("worker3");
+      TestCluster.awaitAssert(DEADLINE, () -> {
+        assertFalse(c.get(c.url("worker3") + "/status").json().path("joining").asBoolean(true), "worker3 is JOINING");
+        for (int i = 0; i < 300; i++)
+          assertEquals(i < 10 ? "while-away-" + i : "v" + i, c.localValue("worker3", run + "-" + i), run + "-" + i);
+      });
+      long moved = keysMoved(c, "worker1") + keysMoved(c, "worker2") - movedBefore;
+      // a full push would have sent all 300 keys from each of the two others
+      assertTrue(moved <= 20, "the others sent " + moved + " keys to worker3 (it missed 10)");
+    }
+  }
+
+  private static long keysMoved(TestCluster c, String worker) {
+    return c.get(c.url(worker) + "/status").json().path("keys_moved").asLong();
   }
 
   private static int hintsPending(TestCluster c, String worker) {
