@@ -196,7 +196,8 @@ public final class HashRing {
     return fmix64(h);
   }
 
-  static long fmix64(long k) {
+  /** MurmurHash3's 64-bit finalizer: every input bit moves every output bit. */
+  public static long fmix64(long k) {
     k ^= k >>> 33;
     k *= 0xff51afd7ed558ccdL;
     k ^= k >>> 33;

@@ -150,12 +150,6 @@ public final class KvStore {
     return old;
   }
 
-  /** The keys that hold a tombstone. */
-  public List<String> tombstoneKeys() {
-    List<String> keys = new ArrayList<>();
-    for (Slot s : table) if (s != null && s.isTombstone()) keys.add(s.key);
-    return keys;
-  }
 
   /** Live keys (tombstones not counted). */
   public int liveCount() {

@@ -71,12 +71,12 @@ public final class RangeTrees {
 
   /** The leaf of a key within its range: from all the hash's bits (its top bits barely vary inside one range). */
   static int leafOf(long keyHash) {
-    return (int) (mix(keyHash ^ 0x5851f42d4c957f2dL) >>> (64 - LEAF_BITS));
+    return (int) (HashRing.fmix64(keyHash ^ 0x5851f42d4c957f2dL) >>> (64 - LEAF_BITS));
   }
 
   /** One entry's share of its leaf: a hash of the key and the version (a version is one write: it fixes the value). */
   public static long entryHash(long keyHash, long timestamp, String node) {
-    return mix(keyHash ^ mix(timestamp ^ (node.hashCode() * 0x9e3779b97f4a7c15L)));
+    return HashRing.fmix64(keyHash ^ HashRing.fmix64(timestamp ^ (node.hashCode() * 0x9e3779b97f4a7c15L)));
   }
 
   /** XORs an entry in (a version the store now holds) or out (one it no longer holds): the same call both ways. */
@@ -134,20 +134,4 @@ public final class RangeTrees {
     return out;
   }
 
-  /** Ranges holding at least one entry. */
-  public int rangesInUse() {
-    int n = 0;
-    for (long[] l : leaves) if (l != null) n++;
-    return n;
-  }
-
-  /** MurmurHash3's 64-bit finalizer. */
-  private static long mix(long k) {
-    k ^= k >>> 33;
-    k *= 0xff51afd7ed558ccdL;
-    k ^= k >>> 33;
-    k *= 0xc4ceb9fe1a85ec53L;
-    k ^= k >>> 33;
-    return k;
-  }
 }

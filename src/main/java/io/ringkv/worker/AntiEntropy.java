@@ -55,6 +55,7 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
 
   public static Behavior<Command> create(WorkerEnv env) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      ctx.setLoggerName(AntiEntropy.class);   // else its lines went out under the name of a Pekko class (filtered to WARN)
       // the workers' rounds spread over the interval (by node id), so that two of them rarely repair the
       // same differences at once: a round that comes after another finds the trees equal
       Duration interval = env.settings().antiEntropyInterval();

@@ -49,6 +49,7 @@ public final class Hints extends AbstractBehavior<Hints.Command> {
 
   public static Behavior<Command> create(WorkerEnv env) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      ctx.setLoggerName(Hints.class);   // it logs while being set up: without this, under the name of a Pekko class
       timers.startTimerWithFixedDelay(Tick.INSTANCE, RETRY_EVERY);
       return new Hints(ctx, env);
     }));

@@ -82,7 +82,8 @@ public final class Store extends AbstractBehavior<Store.Command> {
 
   public record SnapshotReply(List<Entry> entries) {}
 
-  public record Counts(int live, int total, long treeEpoch, int rangesInUse, int tombstonesKept) {}
+  /** Live keys, live keys and tombstones, and the epoch of the view whose ranges the hash trees follow (-1: none yet). */
+  public record Counts(int live, int total, long treeEpoch) {}
 
   /** {@code values} null when the trees are at {@code treeEpoch}, not the one asked; {@code problem}: a bad id. */
   public record TreeReply(long treeEpoch, long[] values, String problem) {}
@@ -274,8 +275,7 @@ public final class Store extends AbstractBehavior<Store.Command> {
   }
 
   private Behavior<Command> onCount(Count c) {
-    c.replyTo().tell(new Counts(store.liveCount(), store.size(), store.trees().epoch(), store.trees().rangesInUse(),
-        store.size() - store.liveCount()));
+    c.replyTo().tell(new Counts(store.liveCount(), store.size(), store.trees().epoch()));
     return this;
   }
 

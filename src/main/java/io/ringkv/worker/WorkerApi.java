@@ -15,15 +15,10 @@ import io.ringkv.storage.Versioned;
 import io.ringkv.util.Stages;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.BiFunction;
-import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -173,10 +168,10 @@ public final class WorkerApi implements PeerService {
     }
     var aae = Stages.plain(antiEntropy());
     var hinted = Stages.plain(hints());
-    return status.thenCombine(counts, (s, c) -> new Object[] {s, c}).thenCombine(aae, (sc, a) -> new Object[] {sc[0], sc[1], a})
-        .thenCombine(hinted, (x, h) -> {
-          long[] c = (long[]) x[1];
-          return new StatusInfo((Worker.Status) x[0], (int) c[0], (int) c[1], env.clock().skew(), c[2], (AntiEntropy.Report) x[2], h);
-        });
+    var all = counts;
+    return CompletableFuture.allOf(status, all, aae, hinted).thenApply(v -> {
+      long[] c = all.join();
+      return new StatusInfo(status.join(), (int) c[0], (int) c[1], env.clock().skew(), c[2], aae.join(), hinted.join());
+    });
   }
 }
