@@ -23,8 +23,8 @@ import java.util.function.Function;
  * One anti-entropy exchange between two owners of some ranges, run by one of them: compare the
  * ranges' tree roots, descend into the branches and then the leaves that differ, list the keys and
  * versions of the differing segments on both sides, and copy each differing key's newer version to
- * the side that lacks it (last writer wins decides, as everywhere). One call is under way at a time,
- * so an exchange loads each side with at most one request: the foreground goes first.
+ * the side that lacks it (last writer wins decides, as everywhere). One call to each side is under
+ * way at a time, so an exchange loads each side with at most one request: the foreground goes first.
  *
  * <p>A range is complete when every difference found in it was repaired: the other side then held,
  * when the exchange began, nothing newer than this one, and now holds everything this side held.
@@ -92,7 +92,7 @@ final class Exchange {
   /** Tombstones stamped before this (hybrid timestamp) are past the grace period: see {@link #plan}. */
   private final long expiredBefore;
   private final BitSet incomplete = new BitSet();
-  private boolean pushOnly;
+  private final boolean pushOnly;
   private final int[] repaired;
   private int pulled;
   private int pushed;
@@ -101,8 +101,10 @@ final class Exchange {
   private long keyBytes;
   private long entryBytes;
 
-  private Exchange(Side here, Side there, RangeTrees layout, int[] ranges, int maxRepairs, long expiredBefore) {
+  private Exchange(Side here, Side there, RangeTrees layout, int[] ranges, int maxRepairs, long expiredBefore,
+      boolean pushOnly) {
     this.expiredBefore = expiredBefore;
+    this.pushOnly = pushOnly;
     this.here = here;
     this.there = there;
     this.epoch = layout.epoch();
@@ -126,8 +128,7 @@ final class Exchange {
   /** As above; with {@code pushOnly}, nothing is copied here (a rebalance: this side may be handing the range off). */
   static CompletableFuture<Result> run(Side here, Side there, RangeTrees layout, int[] ranges, int maxRepairs,
       long expiredBefore, boolean pushOnly) {
-    Exchange x = new Exchange(here, there, layout, ranges, maxRepairs, expiredBefore);
-    x.pushOnly = pushOnly;
+    Exchange x = new Exchange(here, there, layout, ranges, maxRepairs, expiredBefore, pushOnly);
     return x.differing(RangeTrees.ROOTS, ranges, ROOTS_PER_CALL)
         .thenCompose(r -> x.differing(RangeTrees.BRANCHES_OF_RANGE, r, Frames.MAX_TREE_VALUES / RangeTrees.BRANCHES))
         .thenCompose(b -> x.differing(RangeTrees.LEAVES_OF_BRANCH, b, Frames.MAX_TREE_VALUES / RangeTrees.LEAVES_PER_BRANCH))
@@ -148,6 +149,7 @@ final class Exchange {
       Frames.TreeQuery q = new Frames.TreeQuery(epoch, level, chunk);
       treeBytes += 17 + 4L * chunk.length + 8L * chunk.length * width;
       return here.tree(q).toCompletableFuture().thenCombine(there.tree(q), (mine, theirs) -> {
+        if (theirs.length != mine.length) throw new IllegalStateException(theirs.length + " tree values for " + mine.length);
         for (int i = 0; i < mine.length; i++) if (mine[i] != theirs[i]) out.add(chunk[i / width] * width + i % width);
         return null;
       });

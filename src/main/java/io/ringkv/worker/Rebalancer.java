@@ -124,18 +124,26 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
    * tries) is treated as empty: it gets every key.
    */
   private CompletionStage<RebalancePlan.Synced> probe(ClusterView to) {
-    long[] tokens = to.ring().tokens();
-    int[] ids = new int[Math.min(tokens.length, Exchange.ROOTS_PER_CALL)];
-    if (tokens.length == 0 || tokens.length > Exchange.ROOTS_PER_CALL) return CompletableFuture.completedFuture(RebalancePlan.Synced.NONE);
-    for (int i = 0; i < ids.length; i++) ids[i] = i;
+    int ranges = to.ring().tokens().length;
+    if (ranges == 0) return CompletableFuture.completedFuture(RebalancePlan.Synced.NONE);
     var scheduler = Adapter.toClassic(getContext().getSystem()).scheduler();
     var ec = getContext().getExecutionContext();
     Map<String, CompletableFuture<long[]>> roots = new HashMap<>();
     for (var m : to.members().values()) {
       if (!m.isUp() || m.id().equals(env.self())) continue;
-      roots.put(m.id(), Stages.plain(Patterns.retry(() -> env.peers().tree(m, new io.ringkv.net.Frames.TreeQuery(to.epoch(),
-          io.ringkv.storage.RangeTrees.ROOTS, ids)), PROBE_ATTEMPTS, Duration.ofMillis(200), scheduler, ec))
-          .exceptionally(err -> null));
+      // the roots of every range, a call per ROOTS_PER_CALL of them, each tried again while the peer is not at the view yet
+      CompletableFuture<long[]> all = CompletableFuture.completedFuture(new long[ranges]);
+      for (int from = 0; from < ranges; from += Exchange.ROOTS_PER_CALL) {
+        int[] ids = java.util.stream.IntStream.range(from, Math.min(ranges, from + Exchange.ROOTS_PER_CALL)).toArray();
+        var q = new io.ringkv.net.Frames.TreeQuery(to.epoch(), io.ringkv.storage.RangeTrees.ROOTS, ids);
+        all = all.thenCompose(acc -> Stages.plain(Patterns.retry(() -> env.peers().tree(m, q), PROBE_ATTEMPTS,
+            Duration.ofMillis(200), scheduler, ec)).thenApply(part -> {
+              if (part.length != ids.length) throw new IllegalStateException(m.id() + " answered " + part.length + " roots for " + ids.length);
+              System.arraycopy(part, 0, acc, ids[0], part.length);
+              return acc;
+            }));
+      }
+      roots.put(m.id(), all.exceptionally(err -> null));
     }
     return CompletableFuture.allOf(roots.values().toArray(new CompletableFuture[0])).thenApply(v -> {
       Map<String, long[]> known = new HashMap<>();
