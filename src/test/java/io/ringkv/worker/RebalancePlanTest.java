@@ -213,6 +213,37 @@ class RebalancePlanTest {
   }
 
   @Test
+  void anOwnerBackWithItsDataGetsATreeExchangeInsteadOfItsKeysAndANewOwnerStillGetsThemAll() {
+    List<Entry> entries = entries();
+    ClusterView from = fourUp();
+    ClusterView restart = from.with(member(2, Status.UP, "i2b"), 2);   // worker2 restarted with its data
+    Map<String, List<Entry>> held = holdings(from, entries);
+    long[] tokens = restart.ring().tokens();
+    java.util.Set<Integer> withData = new java.util.HashSet<>();   // the ranges whose tree root is not empty on worker2
+    for (Entry e : held.get("worker2")) withData.add(io.ringkv.ring.HashRing.firstAtOrAfter(tokens, io.ringkv.ring.HashRing.hash(e.key())));
+    RebalancePlan.Synced synced = (target, range) -> target.equals("worker2") && withData.contains(range);
+
+    RebalancePlan p = RebalancePlan.compute("worker1", from, restart, N, held.get("worker1"), BATCH, synced);
+    assertEquals(List.of(), p.batches(), "no key is pushed to a restarted owner that holds data in its ranges");
+    assertEquals(0, p.keysToMove());
+    assertTrue(p.exchanges().containsKey("worker2"));
+    java.util.Set<Integer> exchanged = new java.util.HashSet<>();
+    for (int r : p.exchanges().get("worker2")) exchanged.add(r);
+    for (Entry e : held.get("worker1")) {
+      if (restart.ownerIds(e.key(), N).contains("worker2"))
+        assertTrue(exchanged.contains(io.ringkv.ring.HashRing.firstAtOrAfter(tokens, io.ringkv.ring.HashRing.hash(e.key()))), e.key());
+    }
+
+    // a worker that was not an owner before gets every key, whatever its trees hold (they are not of these keys)
+    ClusterView grown = new ClusterView(3, new TreeMap<>(java.util.Map.of("worker1", member(1, Status.UP, "i1"),
+        "worker2", member(2, Status.UP, "i2"), "worker3", member(3, Status.UP, "i3"), "worker4", member(4, Status.UP, "i4"),
+        "worker5", member(5, Status.UP, "i5"))), VNODES);
+    RebalancePlan toNew = RebalancePlan.compute("worker1", from, grown, N, held.get("worker1"), BATCH, (target, range) -> true);
+    assertTrue(toNew.exchanges().isEmpty());
+    assertTrue(toNew.batches().stream().anyMatch(b -> b.target().id().equals("worker5")));
+  }
+
+  @Test
   void anOwnerRestartingInPlaceGetsItsKeysPushedBack() {
     List<Entry> entries = entries();
     ClusterView from = fourUp();
