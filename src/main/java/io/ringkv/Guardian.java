@@ -3,6 +3,7 @@ package io.ringkv;
 import io.ringkv.config.NodeSettings;
 import io.ringkv.controller.Controller;
 import io.ringkv.controller.ControllerApi;
+import io.ringkv.metrics.NodeMetrics;
 import io.ringkv.http.ControllerRoutes;
 import io.ringkv.http.HttpServer;
 import io.ringkv.http.WorkerRoutes;
@@ -43,9 +44,11 @@ public final class Guardian {
   public static Behavior<Void> worker(NodeSettings settings, LocalData data, boolean adminStop) {
     return Behaviors.setup(ctx -> {
       warnIfProtectedMode(settings);
+      NodeMetrics metrics = NodeMetrics.create(settings.metricsEnabled(), "worker", settings.nodeId());
+      storageGauges(metrics, data);
       WorkerApi api;
       try {
-        api = workerApi(ctx, settings, data, new PeerLinks(ctx.getSystem(), settings), new ControlPlaneClient(settings));
+        api = workerApi(ctx, settings, data, new PeerLinks(ctx.getSystem(), settings, metrics), new ControlPlaneClient(settings));
       } catch (RuntimeException e) {
         data.close();
         throw e;
@@ -70,7 +73,7 @@ public final class Guardian {
             ctx.getSystem().executionContext());
       };
       AtomicInteger linkPort = new AtomicInteger();
-      WorkerRoutes routes = new WorkerRoutes(api, settings, stop, linkPort::get);
+      WorkerRoutes routes = new WorkerRoutes(api, settings, stop, linkPort::get, metrics);
       var system = ctx.getSystem();   // the callbacks below run outside the actor: no ctx there
       var log = LoggerFactory.getLogger(LinkServer.class);
       CompletableFuture<Integer> link = LinkServer.start(system, settings.bindHost(), settings.peerPort(),
@@ -84,7 +87,7 @@ public final class Guardian {
             }
           });
       // UP means serving: the worker registers only once its HTTP server and its link listen
-      CompletableFuture.allOf(link, bindOrStop(ctx, settings, routes.routes()))
+      CompletableFuture.allOf(link, bindOrStop(ctx, settings, routes.routes(), metrics))
           .thenRun(api::startServing);
       return Behaviors.empty();
     });
@@ -96,7 +99,8 @@ public final class Guardian {
       ActorRef<Controller.Command> controller = ctx.spawn(
           Controller.create(settings, new ControlPlaneClient(settings), Clock.systemUTC()), "controller");
       ControllerApi api = new ControllerApi(controller, ctx.getSystem(), settings.replicationFactor());
-      bindOrStop(ctx, settings, new ControllerRoutes(api, settings).routes());
+      NodeMetrics metrics = NodeMetrics.create(settings.metricsEnabled(), "controller", settings.nodeId());
+      bindOrStop(ctx, settings, new ControllerRoutes(api, settings, metrics).routes(), metrics);
       return Behaviors.empty();
     });
   }
@@ -128,10 +132,20 @@ public final class Guardian {
         + " across machines", settings.nodeId());
   }
 
+  /** The storage engine's basics, read at each scrape. */
+  private static void storageGauges(NodeMetrics metrics, LocalData data) {
+    metrics.gauge("ringkv_storage_live_data_bytes", "RocksDB's estimate of the live data's size",
+        () -> data.engineProperty("rocksdb.estimate-live-data-size"));
+    metrics.gauge("ringkv_storage_sst_bytes", "Bytes of RocksDB's table files", () -> data.engineProperty("rocksdb.total-sst-files-size"));
+    metrics.gauge("ringkv_storage_memtable_bytes", "Bytes of RocksDB's write buffers",
+        () -> data.engineProperty("rocksdb.cur-size-all-mem-tables"));
+    metrics.gauge("ringkv_storage_block_cache_bytes", "Bytes in RocksDB's block cache", () -> data.engineProperty("rocksdb.block-cache-usage"));
+  }
+
   private static CompletableFuture<?> bindOrStop(ActorContext<?> ctx, NodeSettings settings,
-      org.apache.pekko.http.javadsl.server.Route route) {
+      org.apache.pekko.http.javadsl.server.Route route, NodeMetrics metrics) {
     var system = ctx.getSystem();
-    return HttpServer.start(system, settings.bindHost(), settings.port(), route).toCompletableFuture().whenComplete((b, err) -> {
+    return HttpServer.start(system, settings.bindHost(), settings.port(), route, metrics).toCompletableFuture().whenComplete((b, err) -> {
       if (err != null) system.terminate();
     });
   }

@@ -50,7 +50,8 @@ public record NodeSettings(
     Duration groupCommitWindow,
     long storageMemoryBytes,
     Duration antiEntropyInterval,
-    Duration hintWindow) {
+    Duration hintWindow,
+    boolean metricsEnabled) {
 
   /** The placeholders the repository's deployment files carried: a node refuses to start with one. */
   static final Set<String> SHIPPED_TOKENS = Set.of("CHANGE-ME-ringkv-demo-token", "ringkv-compose-dev-token");
@@ -135,7 +136,8 @@ public record NodeSettings(
         c.getDuration("storage.group-commit-window"),
         c.getBytes("storage.memory"),
         c.getDuration("anti-entropy.interval"),
-        c.getDuration("anti-entropy.hint-window"));
+        c.getDuration("anti-entropy.hint-window"),
+        c.getBoolean("metrics.enabled"));
   }
 
   /** This worker's own data directory: {@code DATA_DIR/<node id>}. */
@@ -157,7 +159,7 @@ public record NodeSettings(
         vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch, rebalanceParallelism,
         rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken, maxClockSkew, clockOffset,
         linkMaxConnections, checkClockAgainstController, dataDir, durability, syncInterval, groupCommitWindow, storageMemoryBytes,
-        antiEntropyInterval, hintWindow);
+        antiEntropyInterval, hintWindow, metricsEnabled);
   }
 
   public NodeSettings withNodeId(String id) {
@@ -166,7 +168,7 @@ public record NodeSettings(
         registerBackoffMax, vnodes, maxKeyBytes, maxValueBytes, storeShards, tombstoneTtl, rebalanceBatch,
         rebalanceParallelism, rebalancePushTimeout, rebalanceMaxRate, clusterToken, leaveTimeout, apiToken, maxClockSkew,
         clockOffset, linkMaxConnections, checkClockAgainstController, dataDir, durability, syncInterval, groupCommitWindow, storageMemoryBytes,
-        antiEntropyInterval, hintWindow);
+        antiEntropyInterval, hintWindow, metricsEnabled);
   }
 
   /** Every setting, the secrets masked ("" when unset, "***" when set): safe to log. */

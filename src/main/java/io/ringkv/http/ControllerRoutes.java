@@ -1,5 +1,6 @@
 package io.ringkv.http;
 
+import io.ringkv.metrics.NodeMetrics;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -18,12 +19,38 @@ import org.apache.pekko.http.javadsl.server.Route;
 /** The controller's REST surface: the seed's {@code /register}, {@code /heartbeat}, {@code /nodes}, {@code /mapping}, plus {@code /ring}. */
 public final class ControllerRoutes extends JsonRoutes {
   private final ControllerApi api;
+  private final NodeMetrics metrics;
   private final NodeSettings settings;
 
   public ControllerRoutes(ControllerApi api, NodeSettings settings) {
+    this(api, settings, NodeMetrics.OFF);
+  }
+
+  /** As above, with the controller's metrics on {@code GET /metrics}. */
+  public ControllerRoutes(ControllerApi api, NodeSettings settings, NodeMetrics metrics) {
     super(settings.clusterToken(), 4L * 1024 * 1024);
     this.api = api;
     this.settings = settings;
+    this.metrics = metrics;
+  }
+
+  /** The Prometheus text exposition: the view's epoch, members by status, and how long ago each UP worker was heard. */
+  private Route metrics() {
+    if (!metrics.enabled()) return complete(Errors.detail(404, "metrics are off (METRICS=off)"));
+    return onSuccess(api.nodes(), n -> {
+      double now = System.currentTimeMillis() / 1000.0;
+      metrics.set("ringkv_view_epoch", "The epoch of the controller's view", n.view().epoch());
+      long up = n.view().members().values().stream().filter(m -> m.isUp()).count();
+      metrics.set("ringkv_members", "Workers in the view, by status", up, "status", "UP");
+      metrics.set("ringkv_members", "Workers in the view, by status", n.view().members().size() - up, "status", "DOWN");
+      for (var m : n.view().members().values()) {
+        Double seen = n.lastSeen().get(m.id());
+        long lagMillis = !m.isUp() || seen == null ? -1 : Math.max(0, Math.round((now - seen) * 1000));
+        metrics.set("ringkv_heartbeat_lag_ms", "Milliseconds since each worker's last heartbeat (-1: DOWN)", lagMillis,
+            "worker", m.id());
+      }
+      return complete(prometheusText(metrics.scrape()));
+    });
   }
 
   public Route routes() {
@@ -32,6 +59,7 @@ public final class ControllerRoutes extends JsonRoutes {
         path("heartbeat", () -> post(() -> clusterOnly(() -> jsonBody(this::heartbeat)))),
         path("leave", () -> post(() -> clusterOnly(() -> jsonBody(this::leave)))),
         path("nodes", () -> get(this::nodes)),
+        path("metrics", () -> get(this::metrics)),
         path("mapping", () -> get(() -> keyParam(Limits.of(settings), this::mapping))),
         path("ring", () -> get(this::ring)),
         pathPrefix("health", () -> get(() -> concat(

@@ -5,6 +5,8 @@ import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import io.ringkv.metrics.NodeMetrics;
+import org.apache.pekko.http.javadsl.server.Directives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.slf4j.Logger;
@@ -15,6 +17,16 @@ public final class HttpServer {
   private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
 
   private HttpServer() {}
+
+  private static Route timed(Route inner, NodeMetrics metrics) {
+    return Directives.extractRequest(req -> {
+      long t0 = System.nanoTime();
+      return Directives.mapResponse(res -> {
+        metrics.request(req.getUri().path(), req.method().value(), res.status().intValue(), System.nanoTime() - t0);
+        return res;
+      }, () -> inner);
+    });
+  }
 
   private static int maxKeyBytes(ActorSystem<?> system) {
     var config = system.settings().config();
@@ -32,9 +44,15 @@ public final class HttpServer {
   }
 
   public static CompletionStage<ServerBinding> start(ActorSystem<?> system, String host, int port, Route route) {
+    return start(system, host, port, route, NodeMetrics.OFF);
+  }
+
+  /** As above, every request counted and timed in {@code metrics} (by route, method and status). */
+  public static CompletionStage<ServerBinding> start(ActorSystem<?> system, String host, int port, Route route,
+      NodeMetrics metrics) {
     CompletionStage<ServerBinding> bound = Http.get(system).newServerAt(host, port)
         .adaptSettings(st -> adapt(st, maxKeyBytes(system)))
-        .bind(route);
+        .bind(metrics.enabled() ? timed(route, metrics) : route);
     return bound.whenComplete((binding, err) -> {
       if (err != null) {
         log.error("{} could not bind {}:{}: {}", system.name(), host, port, err.getMessage());

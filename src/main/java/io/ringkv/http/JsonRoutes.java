@@ -110,4 +110,10 @@ abstract class JsonRoutes extends AllDirectives {
   Route json(int status, JsonNode body) {
     return complete(Errors.json(status, body));
   }
+
+  /** Prometheus' text exposition format (text/plain; Prometheus reads it as version 0.0.4). */
+  static org.apache.pekko.http.javadsl.model.ResponseEntity prometheusText(String text) {
+    return org.apache.pekko.http.javadsl.model.HttpEntities.create(
+        org.apache.pekko.http.javadsl.model.ContentTypes.TEXT_PLAIN_UTF8, text);
+  }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ringkv.config.NodeSettings;
+import io.ringkv.metrics.NodeMetrics;
 import io.ringkv.net.Wire;
 import io.ringkv.net.WriteOutcome;
 import io.ringkv.storage.Applied;
@@ -32,6 +33,7 @@ public final class WorkerRoutes extends JsonRoutes {
   private final Limits limits;
   private final Consumer<Boolean> onStop;
   private final IntSupplier linkPort;
+  private final NodeMetrics metrics;
 
   /**
    * {@code onStop}, when not null, serves {@code POST /admin/stop} (local mode: stop this worker only;
@@ -39,12 +41,19 @@ public final class WorkerRoutes extends JsonRoutes {
    * {@code linkPort} is the port other workers dial for the node-to-node link (0 while not listening).
    */
   public WorkerRoutes(WorkerApi api, NodeSettings settings, Consumer<Boolean> onStop, IntSupplier linkPort) {
+    this(api, settings, onStop, linkPort, NodeMetrics.OFF);
+  }
+
+  /** As above, with the node's metrics served on {@code GET /metrics} and the client operations' quorum outcomes counted. */
+  public WorkerRoutes(WorkerApi api, NodeSettings settings, Consumer<Boolean> onStop, IntSupplier linkPort,
+      NodeMetrics metrics) {
     super(settings.clusterToken(), settings.apiToken(), 8L * 1024 * 1024 + 6L * settings.maxValueBytes());
     this.api = api;
     this.settings = settings;
     this.limits = api.limits();
     this.onStop = onStop;
     this.linkPort = linkPort;
+    this.metrics = metrics;
   }
 
   public Route routes() {
@@ -60,6 +69,7 @@ public final class WorkerRoutes extends JsonRoutes {
         // where the node-to-node link listens (a TCP port of its own: replicas, replica reads, forwarded writes)
         path(PathMatchers.segment("peer").slash("link"), () -> get(() -> clusterOnly(() -> clientAuthorized(this::link)))),
         path("node_down", () -> post(() -> clusterOnly(() -> jsonBody(this::nodeDown)))),
+        path("metrics", () -> get(this::metrics)),
         path("status", () -> get(() -> parameterOptional("ranges", ranges -> status("true".equals(ranges.orElse("")))))),
         pathPrefix("health", () -> get(() -> concat(
             pathEnd(() -> {
@@ -80,8 +90,15 @@ public final class WorkerRoutes extends JsonRoutes {
       return onSuccess(api.local(key), v -> found(key, v, List.of(api.nodeId())));
     }
     return onSuccess(api.read(key), (ReadOutcome r) -> {
-      if (r instanceof ReadOutcome.Answered a) return found(key, a.newest(), a.answeredBy());
-      if (r instanceof ReadOutcome.NotReached n) return complete(Errors.detail(503, n.detail()));
+      if (r instanceof ReadOutcome.Answered a) {
+        metrics.quorum("get", a.newest().filter(v -> !v.isTombstone()).isPresent() ? "found" : "not_found");
+        return found(key, a.newest(), a.answeredBy());
+      }
+      if (r instanceof ReadOutcome.NotReached n) {
+        metrics.quorum("get", "not_reached");
+        return complete(Errors.detail(503, n.detail()));
+      }
+      metrics.quorum("get", "no_view");
       return complete(Errors.detail(503, ((ReadOutcome.NoView) r).detail()));
     });
   }
@@ -115,6 +132,7 @@ public final class WorkerRoutes extends JsonRoutes {
   /** A write's outcome: 200 once the quorum holds it; 503, with what was acknowledged, otherwise. */
   private Route written(String key, CompletionStage<WriteOutcome> outcome, boolean delete) {
     return onSuccess(outcome, r -> {
+      metrics.quorum(delete ? "delete" : "put", outcomeName(r));
       ObjectNode o = Wire.NODES.objectNode();
       boolean acked = r instanceof WriteOutcome.Acked;
       if (acked) o.put("status", "ok");
@@ -126,6 +144,48 @@ public final class WorkerRoutes extends JsonRoutes {
       r.ackedBy().forEach(arr::add);
       if (r instanceof WriteOutcome.Acked a) o.put("version", a.version().toString());
       return json(acked ? 200 : 503, o);
+    });
+  }
+
+  private static String outcomeName(WriteOutcome r) {
+    if (r instanceof WriteOutcome.Acked) return "acked";
+    if (r instanceof WriteOutcome.Superseded) return "superseded";
+    if (r instanceof WriteOutcome.NotReached) return "not_reached";
+    if (r instanceof WriteOutcome.NoView) return "no_view";
+    return "expired";
+  }
+
+  /** The Prometheus text exposition, with the state of the actors copied into gauges first. */
+  private Route metrics() {
+    if (!metrics.enabled()) return complete(Errors.detail(404, "metrics are off (METRICS=off)"));
+    return onSuccess(api.status(), s -> {
+      Worker.Status w = s.worker();
+      metrics.set("ringkv_keys", "Live keys this worker holds", s.liveKeys());
+      metrics.set("ringkv_tombstones", "Tombstones this worker holds", s.storedEntries() - s.liveKeys());
+      metrics.set("ringkv_view_epoch", "The epoch of this worker's view", w.view().epoch());
+      metrics.set("ringkv_up_workers", "Workers UP in this worker's view", w.view().ring().nodes().size());
+      metrics.set("ringkv_joining", "1 while this worker has not received its data", w.joining() ? 1 : 0);
+      metrics.set("ringkv_rebalancing", "1 while a rebalance is under way", w.rebalancing() ? 1 : 0);
+      metrics.set("ringkv_rebalances", "Rebalances started", w.rebalances());
+      metrics.set("ringkv_rebalance_keys_moved", "Keys this worker pushed to new owners", w.keysMoved());
+      metrics.set("ringkv_rebalance_keys_handed_off", "Keys this worker dropped once their new owners had them", w.keysHandedOff());
+      metrics.set("ringkv_hints_pending", "Hints held for owners that missed a write", s.hints().pending());
+      metrics.set("ringkv_hints_bytes", "Bytes of keys and values of the hints held", s.hints().bytes());
+      metrics.set("ringkv_hints_delivered", "Hints delivered", s.hints().delivered());
+      metrics.set("ringkv_hints_dropped", "Hints dropped (full, or older than HINT_WINDOW)", s.hints().dropped());
+      AntiEntropy.Report a = s.antiEntropy();
+      metrics.set("ringkv_antientropy_rounds", "Anti-entropy rounds completed", a.rounds());
+      metrics.set("ringkv_antientropy_exchanges", "Anti-entropy exchanges run", a.exchanges());
+      metrics.set("ringkv_antientropy_failed_exchanges", "Anti-entropy exchanges that failed", a.failedExchanges());
+      metrics.set("ringkv_antientropy_keys_repaired", "Keys anti-entropy copied to a replica that lacked them", a.keysRepaired());
+      metrics.set("ringkv_antientropy_bytes", "Bytes of anti-entropy's calls", a.treeBytes(), "kind", "trees");
+      metrics.set("ringkv_antientropy_bytes", "Bytes of anti-entropy's calls", a.keyBytes(), "kind", "key_listings");
+      metrics.set("ringkv_antientropy_bytes", "Bytes of anti-entropy's calls", a.entryBytes(), "kind", "entries");
+      metrics.set("ringkv_antientropy_ranges_owned", "Ranges this worker owns", a.ranges().size());
+      metrics.set("ringkv_antientropy_ranges_exchanged", "Owned ranges exchanged with every other owner",
+          a.ranges().stream().filter(AntiEntropy.RangeState::complete).count());
+      metrics.set("ringkv_clock_refused_ahead", "Versions refused as too far ahead of this node's clock", s.clock().refused());
+      return complete(JsonRoutes.prometheusText(metrics.scrape()));
     });
   }
 

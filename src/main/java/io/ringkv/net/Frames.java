@@ -65,9 +65,12 @@ public final class Frames {
     REPLICATE(1), READ(2), FORWARD(3), TREE(4), KEYS(5);
 
     final int code;
+    /** The kind as a metric label. */
+    final String label;
 
     Kind(int code) {
       this.code = code;
+      this.label = name().toLowerCase(java.util.Locale.ROOT);
     }
 
     static Kind of(int code) {

@@ -2,6 +2,7 @@ package io.ringkv.net;
 
 import io.ringkv.cluster.Member;
 import io.ringkv.config.NodeSettings;
+import io.ringkv.metrics.NodeMetrics;
 import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.KeyVersion;
@@ -47,8 +48,15 @@ public final class PeerLinks implements Peers {
   private final Batcher<Forwarded, WriteOutcome> forwards;
   private final ConcurrentHashMap<String, PeerLink> links = new ConcurrentHashMap<>();
   private final Frames.Hello hello;
+  private final NodeMetrics metrics;
 
   public PeerLinks(ActorSystem<?> system, NodeSettings settings) {
+    this(system, settings, NodeMetrics.OFF);
+  }
+
+  /** As above, every call timed in {@code metrics} by kind and result. */
+  public PeerLinks(ActorSystem<?> system, NodeSettings settings, NodeMetrics metrics) {
+    this.metrics = metrics;
     this.tcp = Tcp.get(system);
     this.mat = Materializer.matFromSystem(system);
     this.http = new JsonHttpClient(settings.clusterToken(), settings.apiToken());
@@ -111,10 +119,13 @@ public final class PeerLinks implements Peers {
   /** One call over {@code url}'s link; an answer that is not OK fails the stage with its detail. */
   private <T> CompletionStage<T> call(String url, Frames.Kind kind, ByteString body, Duration timeout,
       Function<ByteString, T> read) {
-    return link(url).call(kind, body, timeout).thenApply(a -> {
+    long t0 = System.nanoTime();
+    CompletionStage<T> answer = link(url).call(kind, body, timeout).thenApply(a -> {
       if (a.result() != Frames.Result.OK) throw new IllegalStateException(url + " answered " + a.result() + ": " + a.detail());
       return read.apply(a.body());
     });
+    if (metrics.enabled()) answer.whenComplete((v, err) -> metrics.peerCall(kind.label, err == null, System.nanoTime() - t0));
+    return answer;
   }
 
   private PeerLink link(String url) {

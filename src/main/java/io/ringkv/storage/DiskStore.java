@@ -266,6 +266,15 @@ public final class DiskStore implements AutoCloseable {
         + " (delete it once it is not needed)", dir, aside);
   }
 
+  /** One of RocksDB's integer properties (e.g. {@code rocksdb.estimate-live-data-size}); -1 if it cannot be read. Not after {@link #close}. */
+  public long property(String name) {
+    try {
+      return db.getLongProperty(name);
+    } catch (RocksDBException e) {
+      return -1;
+    }
+  }
+
   /** Fsyncs what the write-ahead log holds. */
   public void sync() throws RocksDBException {
     db.flushWal(true);

@@ -125,6 +125,11 @@ public final class LocalData implements AutoCloseable {
 
   private boolean closed;
 
+  /** A storage engine property for the metrics (see {@link DiskStore#property}); 0 in memory mode or once closed. */
+  public synchronized long engineProperty(String name) {
+    return disk == null || closed ? 0 : disk.property(name);
+  }
+
   /** Writes what is queued and closes the database (its lock is free after this); once. */
   @Override
   public synchronized void close() {
