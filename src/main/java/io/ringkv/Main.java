@@ -26,6 +26,10 @@ public final class Main {
       io.ringkv.bench.Bench.main(java.util.Arrays.copyOfRange(args, 1, args.length));
       return;
     }
+    if (role.equals("cli")) {
+      io.ringkv.cli.Cli.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+      return;
+    }
     Config config = ConfigFactory.load();
     LoggerFactory.getLogger(Main.class).debug("starting {}", role);   // initialise logging before any ActorSystem does
     List<ActorSystem<Void>> systems;
@@ -35,7 +39,7 @@ public final class Main {
         case "controller" -> List.of(startController(config));
         case "worker" -> List.of(startWorker(config, false));
         default -> {
-          System.err.println("usage: java -jar ringkv.jar [local|controller|worker|bench]   (got '" + role + "')");
+          System.err.println("usage: java -jar ringkv.jar [local|controller|worker|bench|cli]   (got '" + role + "')");
           System.exit(2);
           yield List.of();
         }
