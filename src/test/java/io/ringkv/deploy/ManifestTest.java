@@ -119,6 +119,9 @@ class ManifestTest {
     return Stream.of(
         broken("readiness probe on a path the app does not serve", "readinessProbe",
             objs -> ((ObjectNode) container(find(objs, "Deployment", "worker2")).at("/readinessProbe/httpGet")).put("path", "/healthz")),
+        broken("metrics scraped on a port the container does not open", "prometheus.io/port",
+            objs -> ((ObjectNode) find(objs, "Deployment", "worker3").at("/spec/template/metadata/annotations"))
+                .put("prometheus.io/port", "9090")),
         broken("Service selector that matches no pod", "Service/worker1",
             objs -> ((ObjectNode) find(objs, "Service", "worker1").at("/spec/selector")).put("app", "worker-1")),
         broken("Service selecting every worker", "selects 4 workloads",
@@ -285,6 +288,11 @@ class ManifestTest {
         if (p.has("name")) ports.add(p.path("name").asText());
       }
       if (c.path("ports").size() == 0) problems.add(cid + ": declares no ports");
+      JsonNode scrape = w.at("/spec/template/metadata/annotations");
+      if (!"true".equals(scrape.path("prometheus.io/scrape").asText()) || !"/metrics".equals(scrape.path("prometheus.io/path").asText())
+          || !ports.contains(scrape.path("prometheus.io/port").asText()))
+        problems.add(cid + ": the pod needs prometheus.io/scrape \"true\", prometheus.io/path /metrics and prometheus.io/port"
+            + " on the container's port, so that Prometheus finds its metrics");
       problems.addAll(probeProblems(cid, c, "readinessProbe", READY_PATH, ports));
       problems.addAll(probeProblems(cid, c, "livenessProbe", LIVE_PATH, ports));
       if (c.has("startupProbe")) problems.addAll(probeProblems(cid, c, "startupProbe", null, ports));

@@ -55,6 +55,7 @@ class MetricsTest {
       assertTrue(sample(text, "jvm_memory_used_bytes") > 0, "JVM basics");
 
       String ctrl = c.get(c.controllerUrl() + "/metrics").body();
+      dashboardQueriesOnlyExportedMetrics(text + ctrl);
       assertEquals(3, sample(ctrl, "ringkv_members", "status=\"UP\""));
       assertTrue(sample(ctrl, "ringkv_heartbeat_lag_ms", "worker=\"worker1\"") >= 0);
       assertTrue(sample(ctrl, "ringkv_view_epoch") >= 1);
@@ -68,5 +69,25 @@ class MetricsTest {
       assertEquals(404, r.status());
       assertTrue(r.json().path("detail").asText().contains("METRICS=off"), r.toString());
     }
+  }
+
+  /** Every metric the Grafana dashboard of the repository queries is one that a worker or the controller exports. */
+  private static void dashboardQueriesOnlyExportedMetrics(String exported) {
+    String dashboard;
+    try {
+      dashboard = java.nio.file.Files.readString(java.nio.file.Path.of(System.getProperty("basedir", "."), "k8s", "production",
+          "grafana-dashboard.json"));
+    } catch (java.io.IOException e) {
+      throw new AssertionError("k8s/production/grafana-dashboard.json cannot be read", e);
+    }
+    Matcher m = Pattern.compile("\\b((?:ringkv|jvm)_[a-z_]+)").matcher(dashboard);
+    int names = 0;
+    while (m.find()) {
+      names++;
+      String name = m.group(1);
+      assertTrue(exported.contains("\n" + name + "{") || exported.contains("\n" + name + " "),
+          "the dashboard queries " + name + ", which no node exports");
+    }
+    assertTrue(names >= 12, "the dashboard's queries: " + names + " metric names");
   }
 }
