@@ -33,8 +33,15 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 say() { printf '\n== %s\n' "$*"; }
 fail() { echo "E2E FAILED: $*" >&2; echo "(port-forward logs: ${PF_LOGS:-none})" >&2; kubectl -n $NS get pods -o wide >&2 || true; exit 1; }
 cleanup() {
+  # the supervisors stop their own port-forward on TERM; each also left its current one's id in a file,
+  # so one that a supervisor started just before it was stopped goes too. Nothing else is touched.
   for p in "${PF_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  pkill -f "kubectl port-forward svc/.* -n $NS" 2>/dev/null || true
+  for p in "${PF_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  for f in "${PF_LOGS:-/nonexistent}"/*.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    grep -qa "port-forward" "/proc/$pid/cmdline" 2>/dev/null && kill "$pid" 2>/dev/null || true
+  done
   kubectl -n $NS delete pod ringkv-load ringkv-verify --ignore-not-found >/dev/null 2>&1 || true
   if [ -z "${KEEP:-}" ]; then kubectl delete namespace $NS --wait=false >/dev/null 2>&1 || true; fi
 }
@@ -82,9 +89,13 @@ say "2. the seed's port-forwards and DEMO"
 pf_supervise() { # service local-port remote-port
   # the seed's command, restarted whenever it stops answering: a port-forward is bound to one pod and
   # dies with it (scale-down, crash), and some kubectl versions then hang instead of exiting
+  local pf=""
+  trap '[ -n "$pf" ] && kill $pf 2>/dev/null; exit 0' TERM
   while :; do
     kubectl port-forward "svc/$1" -n $NS "$2:$3" --pod-running-timeout=3s >>"$PF_LOGS/$1.log" 2>&1 &
-    local pf=$! misses=0
+    pf=$!
+    echo "$pf" >"$PF_LOGS/$1.pid"
+    local misses=0
     while kill -0 $pf 2>/dev/null && [ $misses -lt 3 ]; do
       sleep 1
       if curl -s -m 2 -o /dev/null "http://localhost:$2/health/live"; then misses=0; else misses=$((misses + 1)); fi

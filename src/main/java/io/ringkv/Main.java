@@ -22,6 +22,12 @@ public final class Main {
 
   public static void main(String[] args) throws Exception {
     String role = args.length > 0 ? args[0] : System.getenv().getOrDefault("ROLE", "local");
+    String format = System.getenv().getOrDefault("LOG_FORMAT", "text");
+    if (format.equals("json")) System.setProperty("logback.configurationFile", "logback-json.xml");   // before any logger exists
+    else if (!format.equals("text")) {
+      System.err.println("ringkv: bad configuration: LOG_FORMAT must be text or json (got '" + format + "')");
+      System.exit(2);
+    }
     if (role.equals("bench")) {
       io.ringkv.bench.Bench.main(java.util.Arrays.copyOfRange(args, 1, args.length));
       return;

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ringkv.cluster.ClusterView;
 import io.ringkv.net.Wire;
-import io.ringkv.ring.HashRing;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -278,7 +277,7 @@ public final class Cli {
       JsonNode j = cli.getJson(cli.controllerUrl() + "/ring");
       int n = j.path("replication_factor").asInt(3);
       ClusterView view = Wire.readView(j, j.path("vnodes").asInt(384));
-      Map<String, double[]> share = shares(view.ring(), n);
+      Map<String, double[]> share = view.ring().shares(n);
       List<String[]> rows = new ArrayList<>();
       rows.add(new String[] {"NODE", "PRIMARY", "OWNER (any of " + n + ")"});
       share.forEach((node, s) -> rows.add(new String[] {node, pct(s[0]), pct(s[1])}));
@@ -290,25 +289,6 @@ public final class Cli {
     private static String pct(double x) {
       return String.format(java.util.Locale.ROOT, "%.1f%%", 100 * x);
     }
-  }
-
-  /** Per node, the fraction of the hash space it is primary for, and the fraction it owns a copy of. */
-  static Map<String, double[]> shares(HashRing ring, int n) {
-    Map<String, double[]> out = new TreeMap<>();
-    for (String node : ring.nodes()) out.put(node, new double[2]);
-    long[] tokens = ring.tokens();
-    for (int i = 0; i < tokens.length; i++) {
-      // the range ending at token i starts just after token i-1 (the first wraps round from the last)
-      long width = tokens[i] - tokens[i == 0 ? tokens.length - 1 : i - 1];
-      double fraction = tokens.length == 1 ? 1.0 : ((width >>> 1) * 2.0 + (width & 1)) / Math.pow(2, 64);   // unsigned
-      List<String> owners = ring.preferenceListForHash(tokens[i], n);
-      for (int k = 0; k < owners.size(); k++) {
-        double[] s = out.get(owners.get(k));
-        if (k == 0) s[0] += fraction;
-        s[1] += fraction;
-      }
-    }
-    return out;
   }
 
   static void table(PrintWriter out, List<String[]> rows) {

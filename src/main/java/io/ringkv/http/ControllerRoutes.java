@@ -1,6 +1,5 @@
 package io.ringkv.http;
 
-import io.ringkv.metrics.NodeMetrics;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -10,7 +9,12 @@ import io.ringkv.config.NodeSettings;
 import io.ringkv.controller.Controller;
 import io.ringkv.controller.ControllerApi;
 import io.ringkv.cluster.MembershipReply;
+import io.ringkv.metrics.NodeMetrics;
 import io.ringkv.net.ControlPlane;
+import io.ringkv.net.NodeStatuses;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import io.ringkv.worker.Limits;
 import java.util.function.Function;
 import io.ringkv.net.Wire;
@@ -19,6 +23,7 @@ import org.apache.pekko.http.javadsl.server.Route;
 /** The controller's REST surface: the seed's {@code /register}, {@code /heartbeat}, {@code /nodes}, {@code /mapping}, plus {@code /ring}. */
 public final class ControllerRoutes extends JsonRoutes {
   private final ControllerApi api;
+  private final NodeStatuses statuses;
   private final NodeMetrics metrics;
   private final NodeSettings settings;
 
@@ -32,6 +37,49 @@ public final class ControllerRoutes extends JsonRoutes {
     this.api = api;
     this.settings = settings;
     this.metrics = metrics;
+    this.statuses = new NodeStatuses(settings.clusterToken(), settings.apiToken());
+  }
+
+  private Route page() {
+    return complete(org.apache.pekko.http.javadsl.model.HttpEntities.create(
+        org.apache.pekko.http.javadsl.model.ContentTypes.TEXT_HTML_UTF8, RingPage.HTML));
+  }
+
+  /**
+   * The ring page's data: the view, each member's share of the ring, and what each UP worker's
+   * {@code /status} says (read by this controller, each within a second; absent if it did not answer).
+   */
+  private Route cluster() {
+    return onSuccess(api.nodes().thenCompose(n -> statuses.fetch(n.view(), Duration.ofSeconds(1)).thenApply(s -> Map.entry(n, s))), x -> {
+      Controller.Nodes n = x.getKey();
+      Map<String, JsonNode> statuses = x.getValue();
+      Map<String, double[]> shares = n.view().ring().shares(settings.replicationFactor());
+      double now = System.currentTimeMillis() / 1000.0;
+      ObjectNode o = Wire.NODES.objectNode();
+      o.put("epoch", n.view().epoch());
+      o.put("replication_factor", settings.replicationFactor());
+      ArrayNode nodes = o.putArray("nodes");
+      for (var m : n.view().members().values()) {
+        ObjectNode e = nodes.addObject();
+        e.put("id", m.id());
+        e.put("host", m.host());
+        e.put("port", m.port());
+        e.put("status", m.isUp() ? "UP" : "DOWN");
+        Double seen = n.lastSeen().get(m.id());
+        if (seen != null) e.put("last_heard_s", Math.round((now - seen) * 10) / 10.0);
+        double[] share = shares.getOrDefault(m.id(), new double[2]);
+        e.put("primary_share", share[0]);
+        e.put("owner_share", share[1]);
+        JsonNode s = statuses.get(m.id());
+        if (s == null) continue;
+        ObjectNode w = e.putObject("worker");
+        for (String f : List.of("keys", "tombstones", "epoch", "rebalancing", "joining", "rebalances", "keys_moved")) w.set(f, s.path(f));
+        if (s.has("rebalance")) w.set("rebalance", s.get("rebalance"));
+        w.set("hints", s.path("hints").path("pending"));
+        w.set("keys_repaired", s.path("anti_entropy").path("keys_repaired"));
+      }
+      return json(200, o);
+    });
   }
 
   /** The Prometheus text exposition: the view's epoch, members by status, and how long ago each UP worker was heard. */
@@ -60,6 +108,9 @@ public final class ControllerRoutes extends JsonRoutes {
         path("leave", () -> post(() -> clusterOnly(() -> jsonBody(this::leave)))),
         path("nodes", () -> get(this::nodes)),
         path("metrics", () -> get(this::metrics)),
+        path("cluster", () -> get(this::cluster)),
+        pathEndOrSingleSlash(() -> get(this::page)),
+        path("ui", () -> get(this::page)),
         path("mapping", () -> get(() -> keyParam(Limits.of(settings), this::mapping))),
         path("ring", () -> get(this::ring)),
         pathPrefix("health", () -> get(() -> concat(

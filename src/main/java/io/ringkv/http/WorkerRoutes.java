@@ -311,6 +311,12 @@ public final class WorkerRoutes extends JsonRoutes {
       o.put("epoch", s.worker().view().epoch());
       o.put("rebalancing", s.worker().rebalancing());
       o.put("rebalances", s.worker().rebalances());
+      if (s.worker().rebalancing()) {
+        ObjectNode progress = o.putObject("rebalance");
+        progress.put("entries_to_push", s.worker().progress().entriesToPush());
+        progress.put("entries_pushed", s.worker().progress().entriesPushed());
+        progress.put("started_ms_ago", System.currentTimeMillis() - s.worker().progress().startedMillis());
+      }
       o.put("keys_moved", s.worker().keysMoved());
       o.put("keys_handed_off", s.worker().keysHandedOff());
       o.put("membership", s.worker().membership().describe());

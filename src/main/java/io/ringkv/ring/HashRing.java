@@ -184,6 +184,27 @@ public final class HashRing {
   }
 
   /**
+   * Per node, the fraction of the hash space whose keys it is primary for ({@code [0]}) and the
+   * fraction it holds a copy of ({@code [1]}) with {@code n} copies per key.
+   */
+  public java.util.Map<String, double[]> shares(int n) {
+    java.util.Map<String, double[]> out = new java.util.TreeMap<>();
+    for (String node : nodes) out.put(node, new double[2]);
+    for (int i = 0; i < tokens.length; i++) {
+      // the range ending at token i starts just after token i-1 (the first wraps round from the last)
+      long width = tokens[i] - tokens[i == 0 ? tokens.length - 1 : i - 1];
+      double fraction = tokens.length == 1 ? 1.0 : ((width >>> 1) * 2.0 + (width & 1)) / 0x1p64;   // unsigned
+      List<String> owners = preferenceListForHash(tokens[i], n);
+      for (int k = 0; k < owners.size(); k++) {
+        double[] s = out.get(owners.get(k));
+        if (k == 0) s[0] += fraction;
+        s[1] += fraction;
+      }
+    }
+    return out;
+  }
+
+  /**
    * The key hash: FNV-1a over the UTF-16 code units, then MurmurHash3's 64-bit finalizer to spread
    * the bits. Allocation-free and identical on every JVM.
    */

@@ -59,8 +59,8 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
 
   private record RunFailed(long run, ClusterView to, Throwable cause) implements Command {}
 
-  public static Behavior<Command> create(WorkerEnv env, ActorRef<Finished> reportTo) {
-    return Behaviors.setup(ctx -> new Rebalancer(ctx, env, reportTo));
+  public static Behavior<Command> create(WorkerEnv env, ActorRef<Finished> reportTo, RebalanceProgress progress) {
+    return Behaviors.setup(ctx -> new Rebalancer(ctx, env, reportTo, progress));
   }
 
   private static final int PUSH_ATTEMPTS = 5;
@@ -70,14 +70,16 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
   private final Materializer materializer;
   private final Executor planner;
   private final LocalStores local;
+  private final RebalanceProgress progress;
   private long run;
   private UniqueKillSwitch inFlight;
   /** A snapshot is being planned; {@link #queued}: the newest Start that came meanwhile. */
   private boolean planning;
   private Start queued;
 
-  private Rebalancer(ActorContext<Command> ctx, WorkerEnv env, ActorRef<Finished> reportTo) {
+  private Rebalancer(ActorContext<Command> ctx, WorkerEnv env, ActorRef<Finished> reportTo, RebalanceProgress progress) {
     super(ctx);
+    this.progress = progress;
     this.env = env;
     this.reportTo = reportTo;
     this.materializer = Materializer.createMaterializer(ctx);
@@ -206,6 +208,7 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
         plan.exchanges().isEmpty() ? "" : "; exchanging trees with " + plan.exchanges().keySet());
     var scheduler = Adapter.toClassic(getContext().getSystem()).scheduler();
     var ec = getContext().getExecutionContext();
+    progress.start(plan.batches().stream().mapToLong(b -> b.entries().size()).sum(), env.clock().wallMillis());
     Source<RebalancePlan.Batch, NotUsed> batches = Source.from(plan.batches());
     int maxRate = env.settings().rebalanceMaxRate();
     if (maxRate > 0) batches = batches.throttle(maxRate, Duration.ofSeconds(1), b -> b.entries().size());
@@ -213,7 +216,11 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
         .viaMat(KillSwitches.single(), Keep.right())
         .mapAsyncUnordered(env.settings().rebalanceParallelism(), batch ->
             Stages.plain(Patterns.retry(() -> pushed(batch), PUSH_ATTEMPTS, Duration.ofMillis(200), scheduler, ec))
-                .handle((ok, err) -> err == null ? "" : batch.target().id()))
+                .handle((ok, err) -> {
+                  if (err != null) return batch.target().id();
+                  progress.pushed(batch.entries().size());
+                  return "";
+                }))
         .toMat(Sink.<Set<String>, String>fold(new HashSet<>(), (failed, t) -> {
           if (!t.isEmpty()) failed.add(t);
           return failed;

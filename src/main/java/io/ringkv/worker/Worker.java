@@ -58,7 +58,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   public record GetHints(ActorRef<Hints.Counts> replyTo) implements Command {}
 
   public record Status(String nodeId, ClusterView view, boolean rebalancing, long keysMoved, long keysHandedOff,
-      int rebalances, Membership membership, boolean leaving, ClockChecked clock, boolean joining) {}
+      int rebalances, Membership membership, boolean leaving, ClockChecked clock, boolean joining,
+      RebalanceProgress.Snapshot progress) {}
 
   /**
    * Leave the cluster on purpose (shutdown): the controller marks this node DOWN at once, and the
@@ -104,6 +105,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   private final ActorRef<MembershipLink.Command> link;
   private final ActorRef<Hints.Command> hints;
   private final ActorRef<AntiEntropy.Command> antiEntropy;
+  private final RebalanceProgress progress = new RebalanceProgress();
   private final int n;
   private ClusterView view;
   /** The last view the local data was fully brought in line with. */
@@ -146,7 +148,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     this.view = ClusterView.empty(env.settings().vnodes());
     this.settled = view;
     ActorRef<Rebalancer.Finished> finished = ctx.messageAdapter(Rebalancer.Finished.class, WrappedFinished::new);
-    this.rebalancer = ctx.spawn(Rebalancer.create(env, finished), "rebalancer");
+    this.rebalancer = ctx.spawn(Rebalancer.create(env, finished, progress), "rebalancer");
     this.hints = ctx.spawn(Hints.create(env), "hints");
     this.antiEntropy = ctx.spawn(AntiEntropy.create(env), "anti-entropy");
     this.link = ctx.spawn(MembershipLink.create(env.settings(), controlPlane, env.clock()::wallMillis, ctx.getSelf(), env.data()), "membership",
@@ -360,7 +362,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   private Behavior<Command> onGetStatus(GetStatus g) {
     g.replyTo().tell(new Status(env.self(), view, rebalancing, keysMoved, keysHandedOff, rebalances, membership,
-        leaving != null, clock, !env.servesReads().get()));
+        leaving != null, clock, !env.servesReads().get(), progress.snapshot()));
     return this;
   }
 
