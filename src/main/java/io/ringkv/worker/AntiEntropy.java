@@ -198,8 +198,8 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
       entryBytes += r.entryBytes();
       roundSegments += r.segments();
       if (r.pulled() + r.pushed() > 0 || !r.incomplete().isEmpty())
-        getContext().getLog().info("anti-entropy with {}: {} differing segments, {} keys pulled, {} pushed, {} bytes{}",
-            x.peer(), r.segments(), r.pulled(), r.pushed(), r.bytes(),
+        getContext().getLog().info("anti-entropy with {} in {} ms: {} differing segments, {} keys pulled, {} pushed, {} bytes{}",
+            x.peer(), env.clock().wallMillis() - x.startedMillis(), r.segments(), r.pulled(), r.pushed(), r.bytes(),
             r.incomplete().isEmpty() ? "" : ", " + r.incomplete().cardinality() + " ranges incomplete");
       tellStores();
     }

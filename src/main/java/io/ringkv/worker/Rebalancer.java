@@ -71,6 +71,8 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
   private final Executor planner;
   private final LocalStores local;
   private final RebalanceProgress progress;
+  /** When the run under way started (System.nanoTime), for its log line. */
+  private long runStarted;
   private long run;
   private UniqueKillSwitch inFlight;
   /** A snapshot is being planned; {@link #queued}: the newest Start that came meanwhile. */
@@ -109,6 +111,7 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
     }
     planning = true;
     long thisRun = ++run;
+    runStarted = System.nanoTime();
     getContext().getLog().info("rebalance {} starting: epoch {} -> {}", thisRun, s.from().epoch(), s.to().epoch());
     // the snapshots' entries are decoded and planned on the blocking dispatcher, off the store actors
     CompletionStage<RebalancePlan.Synced> synced = probe(s.to());
@@ -283,9 +286,10 @@ public final class Rebalancer extends AbstractBehavior<Rebalancer.Command> {
     dropsPerShard.forEach((shard, entries) -> env.shards().stores().get(shard)
         .tell(new Store.DropIfUnchanged(List.copyOf(entries), getContext().getSystem().ignoreRef())));
     boolean complete = p.failedTargets().isEmpty();
-    if (complete) getContext().getLog().info("rebalance {} done: {} keys pushed, {} copied by tree exchanges, {} handed off",
-        p.run(), p.plan().keysToMove(), p.copied(), dropped);
-    else getContext().getLog().warn("rebalance {} incomplete: could not reach {}", p.run(), p.failedTargets());
+    long ms = (System.nanoTime() - runStarted) / 1_000_000;
+    if (complete) getContext().getLog().info("rebalance {} done in {} ms: {} keys pushed, {} copied by tree exchanges, {} handed off",
+        p.run(), ms, p.plan().keysToMove(), p.copied(), dropped);
+    else getContext().getLog().warn("rebalance {} incomplete after {} ms: could not reach {}", p.run(), ms, p.failedTargets());
     reportTo.tell(new Finished(p.to(), complete, p.plan().keysToMove() + p.copied(), dropped));
     return this;
   }
