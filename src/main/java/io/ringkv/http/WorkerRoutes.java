@@ -169,6 +169,8 @@ public final class WorkerRoutes extends JsonRoutes {
       metrics.set("ringkv_rebalances", "Rebalances started", w.rebalances());
       metrics.set("ringkv_rebalance_keys_moved", "Keys this worker pushed to new owners", w.keysMoved());
       metrics.set("ringkv_rebalance_keys_handed_off", "Keys this worker dropped once their new owners had them", w.keysHandedOff());
+      metrics.set("ringkv_rebalance_entries_to_push", "Entries the last rebalance plan of this worker pushes", w.progress().entriesToPush());
+      metrics.set("ringkv_rebalance_entries_pushed", "Entries of that plan pushed so far", w.progress().entriesPushed());
       metrics.set("ringkv_hints_pending", "Hints held for owners that missed a write", s.hints().pending());
       metrics.set("ringkv_hints_bytes", "Bytes of keys and values of the hints held", s.hints().bytes());
       metrics.set("ringkv_hints_delivered", "Hints delivered", s.hints().delivered());
