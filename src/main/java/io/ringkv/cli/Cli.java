@@ -243,27 +243,25 @@ public final class Cli {
 
     @Override
     public Integer call() {
-      JsonNode ring = cli.getJson(cli.controllerUrl() + "/ring");
+      JsonNode cluster = cli.getJson(cli.controllerUrl() + "/cluster");   // every UP worker's /status, gathered by the controller
       List<String[]> rows = new ArrayList<>();
       rows.add(new String[] {"NODE", "STATUS", "KEYS", "TOMBSTONES", "EPOCH", "REBALANCING", "JOINING", "HINTS", "AE REPAIRED"});
-      ring.path("nodes").fields().forEachRemaining(e -> {
-        String status = e.getValue().path("status").asText();
-        String base = "http://" + e.getValue().path("host").asText() + ":" + e.getValue().path("port").asInt();
-        if (!status.equals("UP")) {
-          rows.add(new String[] {e.getKey(), status, "-", "-", "-", "-", "-", "-", "-"});
-          return;
+      for (JsonNode n : cluster.path("nodes")) {
+        String status = n.path("status").asText();
+        JsonNode w = n.path("worker");
+        if (w.isMissingNode()) {
+          rows.add(new String[] {n.path("id").asText(), status.equals("UP") ? "UP (no answer)" : status, "-", "-", "-", "-", "-", "-", "-"});
+          continue;
         }
-        try {
-          JsonNode s = cli.getJson(base + "/status");
-          rows.add(new String[] {e.getKey(), status, s.path("keys").asText(), s.path("tombstones").asText(), s.path("epoch").asText(),
-              s.path("rebalancing").asBoolean() ? "yes" : "no", s.path("joining").asBoolean() ? "yes" : "no",
-              s.path("hints").path("pending").asText(), s.path("anti_entropy").path("keys_repaired").asText()});
-        } catch (Failure f) {
-          rows.add(new String[] {e.getKey(), status + " (unreachable)", "-", "-", "-", "-", "-", "-", "-"});
-        }
-      });
+        JsonNode r = w.path("rebalance");
+        String rebalancing = !w.path("rebalancing").asBoolean() ? "no"
+            : r.isMissingNode() ? "yes" : "yes, " + r.path("entries_pushed").asLong() + " of " + r.path("entries_to_push").asLong();
+        rows.add(new String[] {n.path("id").asText(), status, w.path("keys").asText(), w.path("tombstones").asText(),
+            w.path("epoch").asText(), rebalancing, w.path("joining").asBoolean() ? "yes" : "no", w.path("hints").asText(),
+            w.path("keys_repaired").asText()});
+      }
       table(cli.out, rows);
-      cli.out.println("controller epoch " + ring.path("epoch").asLong());
+      cli.out.println("controller epoch " + cluster.path("epoch").asLong());
       return 0;
     }
   }
