@@ -77,6 +77,7 @@ public final class ControllerRoutes extends JsonRoutes {
         if (s.has("rebalance")) w.set("rebalance", s.get("rebalance"));
         w.set("hints", s.path("hints").path("pending"));
         w.set("keys_repaired", s.path("anti_entropy").path("keys_repaired"));
+        if (s.path("anti_entropy").has("round")) w.set("repair_round", s.path("anti_entropy").get("round"));
       }
       return json(200, o);
     });

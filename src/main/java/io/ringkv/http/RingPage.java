@@ -63,6 +63,11 @@ final class RingPage {
         delete last[n.id];
         if (w.joining) return 'JOINING (receiving its data)';
         if (w.rebalancing) return 'rebalancing';
+        if (w.repair_round) {
+          const r = w.repair_round;
+          const left = r.peers_done > 0 ? ', about ' + Math.ceil(r.elapsed_ms / r.peers_done * (r.peers - r.peers_done) / 1000) + ' s left' : '';
+          return 'anti-entropy: exchanged with ' + r.peers_done + ' of ' + r.peers + ' peers' + left;
+        }
         return 'settled (' + w.rebalances + ' rebalances, ' + w.keys_moved + ' keys moved)';
       }
       async function refresh() {

@@ -281,6 +281,12 @@ public final class WorkerRoutes extends JsonRoutes {
     bytes.put("key_listings", r.keyBytes());
     bytes.put("entries", r.entryBytes());
     a.put("last_round_differing_segments", r.lastRoundSegments());
+    if (r.round() != null) {
+      ObjectNode round = a.putObject("round");
+      round.put("peers_done", r.round().peersDone());
+      round.put("peers", r.round().peers());
+      round.put("elapsed_ms", r.round().elapsedMillis());
+    }
     a.put("last_round_ms", r.lastRoundMillis());
     if (r.lastRoundEndedAtMillis() > 0) a.put("last_round_ago_ms", now - r.lastRoundEndedAtMillis());
     long complete = r.ranges().stream().filter(AntiEntropy.RangeState::complete).count();

@@ -46,7 +46,10 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
    */
   public record Report(long epoch, long intervalMillis, long rounds, long exchanges, long failedExchanges,
       long keysRepaired, long treeBytes, long keyBytes, long entryBytes, long lastRoundMillis, long lastRoundEndedAtMillis,
-      long lastRoundSegments, List<RangeState> ranges) {}
+      long lastRoundSegments, Round round, List<RangeState> ranges) {}
+
+  /** The round under way: peers exchanged with so far, of how many, and for how long (null: none under way). */
+  public record Round(int peersDone, int peers, long elapsedMillis) {}
 
   private enum Tick implements Command { INSTANCE }
 
@@ -96,6 +99,7 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
   private long roundSegments;
   private long lastRoundSegments = -1;
   private boolean roundFailed;
+  private int roundPeers;
   private long lastRoundMillis;
   private long lastRoundEnded;
 
@@ -156,6 +160,7 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
     inRound = true;
     roundStarted = System.nanoTime();
     round.addAll(shared.keySet());
+    roundPeers = round.size();
     roundSegments = 0;
     roundFailed = false;
     return next();
@@ -240,7 +245,8 @@ public final class AntiEntropy extends AbstractBehavior<AntiEntropy.Command> {
     }
     g.replyTo().tell(new Report(view == null ? -1 : view.epoch(), env.settings().antiEntropyInterval().toMillis(), rounds,
         exchanges, failed, keysRepaired, treeBytes, keyBytes, entryBytes, lastRoundMillis, lastRoundEnded,
-        lastRoundSegments, List.copyOf(states)));
+        lastRoundSegments, inRound ? new Round(roundPeers - round.size() - 1, roundPeers,
+            (System.nanoTime() - roundStarted) / 1_000_000) : null, List.copyOf(states)));
     return this;
   }
 }
