@@ -6,7 +6,6 @@ import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.KeyVersion;
 import io.ringkv.storage.RangeTrees;
-import io.ringkv.storage.Version;
 import io.ringkv.storage.Versioned;
 import java.util.ArrayList;
 import java.util.Arrays;
