@@ -115,6 +115,33 @@ class FramesTest {
     assertThrows(Wire.BadInput.class, () -> Frames.readOutcomes(ByteString.fromArray(new byte[] {0, 0, 0, 1, 5, 0, 0})));
   }
 
+  @Test
+  void antiEntropyCallsRoundTripAndAreBounded() {
+    Frames.TreeQuery q = new Frames.TreeQuery(7, 2, new int[] {0, 5, 1023});
+    Frames.TreeQuery back = Frames.readTreeQuery(Frames.treeQuery(q));
+    assertEquals(List.of(7L, 2, List.of(0, 5, 1023)), List.of(back.epoch(), back.level(), java.util.Arrays.stream(back.ids()).boxed().toList()));
+    assertEquals(List.of(1L, -1L, Long.MIN_VALUE), java.util.Arrays.stream(Frames.readLongs(Frames.longs(new long[] {1, -1, Long.MIN_VALUE})))
+        .boxed().toList());
+    Frames.SegmentQuery sq = Frames.readSegmentQuery(Frames.segmentQuery(new Frames.SegmentQuery(3, new int[] {9, 8})));
+    assertEquals(List.of(9, 8), java.util.Arrays.stream(sq.segments()).boxed().toList());
+    List<io.ringkv.storage.KeyVersion> kvs = List.of(new io.ringkv.storage.KeyVersion("k", new Version(5, "n"), true),
+        new io.ringkv.storage.KeyVersion("é", new Version(6, "m"), false));
+    assertEquals(kvs, Frames.readKeyVersions(Frames.keyVersions(kvs)));
+
+    assertEveryCutIsBadInput(Frames.treeQuery(q), Frames::readTreeQuery);
+    assertEveryCutIsBadInput(Frames.longs(new long[] {1, 2}), Frames::readLongs);
+    assertEveryCutIsBadInput(Frames.segmentQuery(new Frames.SegmentQuery(3, new int[] {9})), Frames::readSegmentQuery);
+    assertEveryCutIsBadInput(Frames.keyVersions(kvs), Frames::readKeyVersions);
+    // more ids or segments than one call may carry, even when the message holds them all
+    assertThrows(Wire.BadInput.class, () -> Frames.readTreeQuery(Frames.treeQuery(
+        new Frames.TreeQuery(1, 0, new int[Frames.MAX_TREE_VALUES + 1]))));
+    assertThrows(Wire.BadInput.class, () -> Frames.readSegmentQuery(Frames.segmentQuery(
+        new Frames.SegmentQuery(1, new int[Frames.MAX_SEGMENTS + 1]))));
+    byte[] badFlag = Frames.keyVersions(kvs.subList(0, 1)).toArray();
+    badFlag[4 + 4 + 1] = 7;   // count, key length, "k", then the tombstone flag
+    assertThrows(Wire.BadInput.class, () -> Frames.readKeyVersions(ByteString.fromArray(badFlag)));
+  }
+
   /** Every truncation of {@code good}, and {@code good} with a byte more, is refused as bad input. */
   private static void assertEveryCutIsBadInput(ByteString good, Function<ByteString, ?> read) {
     read.apply(good);

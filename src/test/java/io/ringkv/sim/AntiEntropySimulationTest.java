@@ -162,6 +162,38 @@ class AntiEntropySimulationTest {
     }
   }
 
+  @Test
+  void treeAndKeyCallsOutsideTheLayoutAreBadInputAndAnotherEpochIsRefused() {
+    try (SimCluster c = SimCluster.start(testKit, time, 3, SETTINGS, (id, p) -> p)) {
+      WorkerApi w = c.worker("worker1");
+      long epoch = await(w.status()).worker().view().epoch();
+      int ranges = c.controllerView().ring().tokens().length;
+      org.junit.jupiter.api.Assertions.assertThrows(io.ringkv.net.Wire.BadInput.class,
+          () -> w.tree(new io.ringkv.net.Frames.TreeQuery(epoch, 3, new int[] {0})));
+      org.junit.jupiter.api.Assertions.assertThrows(io.ringkv.net.Wire.BadInput.class,
+          () -> w.tree(new io.ringkv.net.Frames.TreeQuery(epoch, 1, new int[io.ringkv.net.Frames.MAX_TREE_VALUES])));
+      assertFailsWith(io.ringkv.net.Wire.BadInput.class, w.tree(new io.ringkv.net.Frames.TreeQuery(epoch, 0, new int[] {ranges})));
+      assertFailsWith(IllegalStateException.class, w.tree(new io.ringkv.net.Frames.TreeQuery(epoch + 1, 0, new int[] {0})));
+      assertFailsWith(IllegalStateException.class, w.keyVersions(new io.ringkv.net.Frames.SegmentQuery(epoch + 1, new int[] {0})));
+      assertEquals(ranges, await(w.tree(new io.ringkv.net.Frames.TreeQuery(epoch, 0,
+          java.util.stream.IntStream.range(0, ranges).toArray()))).length);
+    }
+  }
+
+  private static void assertFailsWith(Class<? extends Throwable> type, java.util.concurrent.CompletionStage<?> stage) {
+    try {
+      stage.toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = e.getCause() instanceof java.util.concurrent.CompletionException && e.getCause().getCause() != null
+          ? e.getCause().getCause() : e.getCause();
+      assertTrue(type.isInstance(cause), "failed with " + cause);
+      return;
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+    throw new AssertionError("the call did not fail");
+  }
+
   private static void assertNotFound(SimCluster c, String key) {
     for (WorkerApi w : c.live()) {
       ReadOutcome r = await(w.read(key));
