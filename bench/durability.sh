@@ -30,13 +30,6 @@ rm -f "$WORK/data/dd-test"
 FSYNC_MS=$(echo "$DD" | awk '{ for (i = 1; i <= NF; i++) if ($i == "s,") printf "%.3f", $(i - 1) }')
 log "disk: 1000 x (4 KiB write + fdatasync): $DD -> $FSYNC_MS ms each"
 
-stop_cluster() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done
-  PIDS=()
-  rm -rf "$WORK/data"
-}
-
 for mode in ${MODES:-fsync async memory}; do
   start_cluster DURABILITY=$mode ${NODE_ENV:-}
   T=$(all_workers)

@@ -29,6 +29,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+stop_cluster() { # kill -9 of every node this script started, and their data: the next start_cluster begins empty
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done
+  PIDS=()
+  rm -rf "$WORK/data"
+}
+
 wait_for() { # what deadline-seconds command...
   local what=$1 deadline=$2 t0; t0=$(now); shift 2
   until "$@"; do

@@ -20,13 +20,6 @@ SCRAPE=${SCRAPE:-15}
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 
-stop_cluster() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done
-  PIDS=()
-  rm -rf "$WORK/data"
-}
-
 scrape_loop() { while true; do for i in 1 2 3 4; do curl -s -o /dev/null "$(worker_url "$i")/metrics"; done; sleep "$SCRAPE"; done; }
 
 for round in $(seq 1 "$ROUNDS"); do

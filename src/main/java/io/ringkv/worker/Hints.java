@@ -139,7 +139,10 @@ public final class Hints extends AbstractBehavior<Hints.Command> {
     long expired = env.clock().wallMillis() - env.settings().hintWindow().toMillis();
     for (String owner : List.copyOf(pending.keySet())) {
       List<Long> old = new ArrayList<>();
-      for (StoredHint h : pending.get(owner).values()) if (h.createdMillis() < expired) old.add(h.id());
+      for (StoredHint h : pending.get(owner).values()) {
+        if (h.createdMillis() >= expired) break;   // oldest first: the rest are younger
+        old.add(h.id());
+      }
       if (!old.isEmpty()) {
         dropped += old.size();
         getContext().getLog().debug("{} hints for {} given up after {}", old.size(), owner, env.settings().hintWindow());
