@@ -8,7 +8,12 @@ import java.util.List;
 /** The load generator's command line. */
 record BenchOptions(List<URI> targets, int connections, Duration duration, Duration warmup, double rate, int keys,
     int valueSize, int putPercent, int deletePercent, double zipfTheta, boolean load, boolean verify, String prefix,
-    String token, Duration timeout, String label, String bulk, String diverge) {
+    String token, Duration timeout, String label, String bulk, String diverge, String api) {
+
+  /** {@code --api etcd}: etcd's v3 JSON gateway instead of ringkv's /kv. */
+  boolean etcd() {
+    return api.equals("etcd");
+  }
 
   boolean openLoop() {
     return rate > 0;
@@ -39,6 +44,7 @@ record BenchOptions(List<URI> targets, int connections, Duration duration, Durat
     String label = "";
     String bulk = "";
     String diverge = "";
+    String api = "ringkv";
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (a.equals("--help") || a.equals("-h")) throw new Usage(null);
@@ -68,6 +74,7 @@ record BenchOptions(List<URI> targets, int connections, Duration duration, Durat
           case "--label" -> label = args[++i];
           case "--bulk" -> bulk = args[++i].replaceAll("/+$", "");
           case "--diverge" -> diverge = args[++i];
+          case "--api" -> api = args[++i];
           default -> throw new Usage("unknown option " + a);
         }
       } catch (NumberFormatException e) {
@@ -76,8 +83,12 @@ record BenchOptions(List<URI> targets, int connections, Duration duration, Durat
     }
     if (put + del > 100) throw new Usage("--put plus --delete is over 100");
     if (zipf != 0 && (zipf <= 0 || zipf >= 1)) throw new Usage("--zipf theta must be in (0, 1)");
+    if (!api.equals("ringkv") && !api.equals("etcd")) throw new Usage("--api must be ringkv or etcd");
+    // etcd answers 200 to a read of a missing key (no "kvs" in the body), and the client does not read bodies
+    if (api.equals("etcd") && verify) throw new Usage("--verify needs --api ringkv");
+    if (api.equals("etcd") && !bulk.isEmpty()) throw new Usage("--bulk needs --api ringkv");
     return new BenchOptions(targets, connections, duration, warmup, rate, keys, valueSize, put, del, zipf, load, verify,
-        prefix, token, timeout, label, bulk, diverge);
+        prefix, token, timeout, label, bulk, diverge, api);
   }
 
   private static List<URI> uris(String csv) {
@@ -120,9 +131,13 @@ record BenchOptions(List<URI> targets, int connections, Duration duration, Durat
         --load              write every key once (preload; a write that fails is tried up to 5 times)
                             and stop; --verify: read every key once,
                             any answer but 200 counts as an error (a lost key)
-        --token T           API token (Authorization: Bearer T)
+        --token T           API token (Authorization: Bearer T; with --api etcd: Authorization: T)
         --timeout SECONDS   per request (5)
         --label NAME        carried into the JSON line
+        --api ringkv|etcd   the API to speak (ringkv): etcd is etcd's v3 JSON gateway, PUT as
+                            POST /v3/kv/put {"key":base64,"value":base64}, GET as POST /v3/kv/range
+                            {"key":base64} (linearizable), DELETE as POST /v3/kv/deleterange; every
+                            200 is ok (etcd answers 200 for a missing key); not with --verify, --bulk
         --bulk CONTROLLER   preload --keys keys straight into their owners (POST /replicate, batches of
                             1,000 versioned entries, owners from CONTROLLER/ring) and stop: for
                             benchmarks that need millions of keys; skips the client path

@@ -3,6 +3,7 @@ package io.ringkv.bench;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -15,7 +16,9 @@ import org.HdrHistogram.Histogram;
  * One connection's load: sends requests one at a time and records each latency in microseconds.
  * Closed loop: the next request leaves when the answer is in. Open loop: requests are due at a
  * fixed interval and the latency counts from when a request was due, so a stall is charged to
- * every request it delayed (coordinated omission corrected, as wrk2 does).
+ * every request it delayed (coordinated omission corrected, as wrk2 does). With {@code --api etcd}
+ * the requests are etcd's v3 JSON gateway's (POST /v3/kv/put, /v3/kv/range, /v3/kv/deleterange,
+ * keys and values in base64), and every 200 is the expected answer.
  */
 final class LoadThread extends Thread {
   private final BenchOptions o;
@@ -27,6 +30,8 @@ final class LoadThread extends Thread {
   private final List<HttpConnection> connections;
   private final byte[] authorization;
   private final String valueJson;
+  /** {@code --api etcd}: the value in base64, as etcd's JSON gateway takes bytes; null otherwise. */
+  private final String valueBase64;
   private final long start;
   /** Open loop: when this thread's next request is due. */
   private long due;
@@ -50,9 +55,11 @@ final class LoadThread extends Thread {
     List<URI> t = o.targets();
     this.connections = java.util.stream.IntStream.range(0, t.size())
         .mapToObj(i -> new HttpConnection(t.get((id + i) % t.size()), timeout)).toList();
+    // etcd takes its auth token as the header's whole value, without a scheme
     this.authorization = o.token().isEmpty() ? null
-        : ("Authorization: Bearer " + o.token() + "\r\n").getBytes(StandardCharsets.US_ASCII);
+        : ((o.etcd() ? "Authorization: " : "Authorization: Bearer ") + o.token() + "\r\n").getBytes(StandardCharsets.US_ASCII);
     this.valueJson = "v".repeat(o.valueSize());
+    this.valueBase64 = o.etcd() ? BASE64.encodeToString(valueJson.getBytes(StandardCharsets.UTF_8)) : null;
     this.intervalNanos = o.openLoop() ? (long) (1e9 * o.connections() / o.rate()) : 0;
     this.start = start;
     this.due = start + (o.openLoop() ? intervalNanos * id / o.connections() : 0);
@@ -108,6 +115,7 @@ final class LoadThread extends Thread {
 
   /** One request; null when its answer is the expected one, else the status or the exception's name. */
   private String send(HttpConnection c, String key, int roll) {
+    if (valueBase64 != null) return sendEtcd(c, key, roll);
     try {
       int status;
       if (roll < o.putPercent()) {
@@ -122,4 +130,28 @@ final class LoadThread extends Thread {
       return e.getClass().getSimpleName();
     }
   }
+
+  /**
+   * One request to etcd's v3 JSON gateway: a read is linearizable (etcd's default range), and a
+   * missing key is a 200 without "kvs", so every 200 is the expected answer.
+   */
+  private String sendEtcd(HttpConnection c, String key, int roll) {
+    try {
+      String key64 = BASE64.encodeToString(key.getBytes(StandardCharsets.UTF_8));
+      int status;
+      if (roll < o.putPercent()) {
+        byte[] body = ("{\"key\":\"" + key64 + "\",\"value\":\"" + valueBase64 + "\"}").getBytes(StandardCharsets.US_ASCII);
+        status = c.exchange("POST", "/v3/kv/put", authorization, body);
+      } else {
+        byte[] body = ("{\"key\":\"" + key64 + "\"}").getBytes(StandardCharsets.US_ASCII);
+        status = c.exchange("POST", roll < o.putPercent() + o.deletePercent() ? "/v3/kv/deleterange" : "/v3/kv/range",
+            authorization, body);
+      }
+      return status == 200 ? null : String.valueOf(status);
+    } catch (IOException e) {
+      return e.getClass().getSimpleName();
+    }
+  }
+
+  private static final Base64.Encoder BASE64 = Base64.getEncoder();
 }
