@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# bench/profile.sh: where a request's time goes. A controller and 4 workers (default DURABILITY), each
-# worker recording a JFR profile; 100,000 keys preloaded, JIT seconds of warm-up, then PUT and GET of
-# 100 B (closed loop, C connections, every request to worker1, DUR seconds each) with the cluster's CPU
-# per request; then each worker's hottest methods (`jfr view hot-methods`, from a JDK that has it, else
-# `jfr summary`). The recordings stay in $OUT (default target/profile).
+# bench/profile.sh: where a request's CPU time goes. A controller and 4 workers (default DURABILITY);
+# 100,000 keys preloaded, JIT seconds of 50/50 warm-up to worker1, then PUT and GET of 100 B (closed
+# loop, C connections, every request to worker1, DUR seconds each) with the cluster's CPU per request,
+# each worker sampled meanwhile by async-profiler (CPU time, Java, native and kernel frames; taken from
+# Maven Central as tools.profiler:async-profiler and attached with jcmd after the warm-up, so nothing
+# is deoptimized or slowed before). Prints each worker's hottest frames (self time) and the share of
+# samples under chosen frames; the collapsed stacks stay in $OUT (default target/profile), one file per
+# worker and operation (flame graphs: async-profiler's converter, or any collapsed-stack viewer).
 #
-# Usage: bench/profile.sh     DUR (15), JIT (60), C (32), OUT (target/profile); needs target/ringkv.jar
+# Usage: bench/profile.sh     DUR (15), JIT (90), C (32), OUT (target/profile), EVENT (cpu; itimer where
+#        perf events are not allowed); needs target/ringkv.jar
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
+DUR=${DUR:-15}
+JIT=${JIT:-90}
+C=${C:-32}
+EVENT=${EVENT:-cpu}
 OUT=${OUT:-target/profile}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-# recording from the start: a JFR.start later would deoptimize the compiled request path (its
-# instrumented I/O events retransform JDK classes), and the measurement would begin cold
-JAVA_OPTS="${JAVA_OPTS:--Xmx1g -XX:+UseParallelGC} -XX:StartFlightRecording=settings=profile,name=p"
-source bench/lib.sh
-DUR=${DUR:-15}
-JIT=${JIT:-60}
-C=${C:-32}
+AP_VERSION=4.1
+LIB=$OUT/libasyncProfiler.so
+if [ ! -f "$LIB" ]; then
+  mvn -B -q dependency:get -Dartifact=tools.profiler:async-profiler:$AP_VERSION >/dev/null
+  unzip -o -j -q "$HOME/.m2/repository/tools/profiler/async-profiler/$AP_VERSION/async-profiler-$AP_VERSION.jar" \
+    "linux-$(uname -m | sed 's/x86_64/x64/;s/aarch64/arm64/')/libasyncProfiler.so" -d "$OUT"
+fi
 
 start_cluster
 W1=$(worker_url 1)
@@ -25,12 +34,14 @@ bench --targets "$(all_workers)" --load --keys 100000 --value-size 100 -c 32 >/d
 log "JIT warm-up: $JIT s of 50/50 to worker1"
 bench --targets "$W1" --put 50 -d "$JIT" --warmup 0 -c "$C" >/dev/null
 
-measure() { # label bench-options...
-  local label=$1 before after line; shift
+measure() { # name bench-options...
+  local name=$1 before after line i; shift
+  for i in 1 2 3 4; do jcmd "${PIDS[worker$i]}" JVMTI.agent_load "$LIB" "\"start,event=$EVENT,interval=1ms,threads\"" >/dev/null; done
   before=$(cluster_cpu_ticks)
   line=$(bench --targets "$W1" -c "$C" -d "$DUR" --warmup 0 "$@")
   after=$(cluster_cpu_ticks)
-  python3 - "$label" "$line" "$((after - before))" "$(getconf CLK_TCK)" "$DUR" <<'PY'
+  for i in 1 2 3 4; do jcmd "${PIDS[worker$i]}" JVMTI.agent_load "$LIB" "\"stop,collapsed,file=$OUT/$name-worker$i.collapsed\"" >/dev/null; done
+  python3 - "$name" "$line" "$((after - before))" "$(getconf CLK_TCK)" "$DUR" <<'PY'
 import json, sys
 label, j, ticks, hz, dur = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 ops = j["ops_per_sec"]
@@ -38,14 +49,6 @@ print(f"{label}: {ops:,.0f} ops/s, cluster CPU {ticks / hz * 1e6 / (ops * dur):,
 PY
 }
 
-measure "PUT 100 B" --put 100 --keys 100000 --value-size 100
-for i in 1 2 3 4; do jcmd "${PIDS[worker$i]}" JFR.dump name=p begin=-"$DUR"s filename="$OUT/put-worker$i.jfr" >/dev/null; done
-measure "GET 100 B" --put 0 --keys 100000
-for i in 1 2 3 4; do jcmd "${PIDS[worker$i]}" JFR.dump name=p begin=-"$DUR"s filename="$OUT/get-worker$i.jfr" >/dev/null; done
-
-JFR=jfr
-for j in /usr/lib/jvm/*/bin/jfr; do "$j" view --help >/dev/null 2>&1 && JFR=$j; done
-for f in "$OUT"/put-worker1.jfr "$OUT"/put-worker2.jfr "$OUT"/get-worker1.jfr "$OUT"/get-worker2.jfr; do
-  echo "== $(basename "$f")"
-  "$JFR" view --width 200 hot-methods "$f" 2>/dev/null | head -40 || "$JFR" summary "$f" | head -30
-done
+measure put --put 100 --keys 100000 --value-size 100
+measure get --put 0 --keys 100000
+python3 bench/profile_report.py "$OUT"/put-worker1.collapsed "$OUT"/put-worker2.collapsed "$OUT"/get-worker1.collapsed "$OUT"/get-worker2.collapsed

@@ -23,6 +23,7 @@ import io.ringkv.worker.WorkerEnv;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -87,7 +88,7 @@ public final class Guardian {
             }
           });
       // UP means serving: the worker registers only once its HTTP server and its link listen
-      CompletableFuture.allOf(link, bindOrStop(ctx, settings, routes.routes(), metrics))
+      CompletableFuture.allOf(link, bindOrStop(ctx, settings, routes.handler(ctx.getSystem()), metrics))
           .thenRun(api::startServing);
       return Behaviors.empty();
     });
@@ -100,7 +101,7 @@ public final class Guardian {
           Controller.create(settings, new ControlPlaneClient(settings), Clock.systemUTC()), "controller");
       ControllerApi api = new ControllerApi(controller, ctx.getSystem(), settings.replicationFactor());
       NodeMetrics metrics = NodeMetrics.create(settings.metricsEnabled(), "controller", settings.nodeId());
-      bindOrStop(ctx, settings, new ControllerRoutes(api, settings, metrics).routes(), metrics);
+      bindOrStop(ctx, settings, new ControllerRoutes(api, settings, metrics).routes().handler(ctx.getSystem()), metrics);
       return Behaviors.empty();
     });
   }
@@ -143,9 +144,10 @@ public final class Guardian {
   }
 
   private static CompletableFuture<?> bindOrStop(ActorContext<?> ctx, NodeSettings settings,
-      org.apache.pekko.http.javadsl.server.Route route, NodeMetrics metrics) {
+      org.apache.pekko.japi.function.Function<org.apache.pekko.http.javadsl.model.HttpRequest,
+          CompletionStage<org.apache.pekko.http.javadsl.model.HttpResponse>> handler, NodeMetrics metrics) {
     var system = ctx.getSystem();
-    return HttpServer.start(system, settings.bindHost(), settings.port(), route, metrics).toCompletableFuture().whenComplete((b, err) -> {
+    return HttpServer.start(system, settings.bindHost(), settings.port(), handler, metrics).toCompletableFuture().whenComplete((b, err) -> {
       if (err != null) system.terminate();
     });
   }

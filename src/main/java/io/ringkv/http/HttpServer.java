@@ -6,7 +6,10 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import io.ringkv.metrics.NodeMetrics;
-import org.apache.pekko.http.javadsl.server.Directives;
+import io.ringkv.util.Stages;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.japi.function.Function;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.slf4j.Logger;
@@ -18,14 +21,15 @@ public final class HttpServer {
 
   private HttpServer() {}
 
-  private static Route timed(Route inner, NodeMetrics metrics) {
-    return Directives.extractRequest(req -> {
+  private static Function<HttpRequest, CompletionStage<HttpResponse>> timed(Function<HttpRequest, CompletionStage<HttpResponse>> inner,
+      NodeMetrics metrics) {
+    return req -> {
       long t0 = System.nanoTime();
-      return Directives.mapResponse(res -> {
+      return Stages.plain(inner.apply(req)).thenApply(res -> {
         metrics.request(req.getUri().path(), req.method().value(), res.status().intValue(), System.nanoTime() - t0);
         return res;
-      }, () -> inner);
-    });
+      });
+    };
   }
 
   private static int maxKeyBytes(ActorSystem<?> system) {
@@ -50,9 +54,15 @@ public final class HttpServer {
   /** As above, every request counted and timed in {@code metrics} (by route, method and status). */
   public static CompletionStage<ServerBinding> start(ActorSystem<?> system, String host, int port, Route route,
       NodeMetrics metrics) {
+    return start(system, host, port, route.handler(system), metrics);
+  }
+
+  /** Binds a request handler (a worker's: {@code /kv} on the low-level API, the rest through its routes). */
+  public static CompletionStage<ServerBinding> start(ActorSystem<?> system, String host, int port,
+      Function<HttpRequest, CompletionStage<HttpResponse>> handler, NodeMetrics metrics) {
     CompletionStage<ServerBinding> bound = Http.get(system).newServerAt(host, port)
         .adaptSettings(st -> adapt(st, maxKeyBytes(system)))
-        .bind(metrics.enabled() ? timed(route, metrics) : route);
+        .bind(metrics.enabled() ? timed(handler, metrics) : handler);
     return bound.whenComplete((binding, err) -> {
       if (err != null) {
         log.error("{} could not bind {}:{}: {}", system.name(), host, port, err.getMessage());

@@ -23,6 +23,9 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import java.util.function.IntSupplier;
+import org.apache.pekko.actor.ClassicActorSystemProvider;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -34,6 +37,7 @@ public final class WorkerRoutes extends JsonRoutes {
   private final Consumer<Boolean> onStop;
   private final IntSupplier linkPort;
   private final NodeMetrics metrics;
+  private final KvAnswers answers;
 
   /**
    * {@code onStop}, when not null, serves {@code POST /admin/stop} (local mode: stop this worker only;
@@ -47,13 +51,31 @@ public final class WorkerRoutes extends JsonRoutes {
   /** As above, with the node's metrics served on {@code GET /metrics} and the client operations' quorum outcomes counted. */
   public WorkerRoutes(WorkerApi api, NodeSettings settings, Consumer<Boolean> onStop, IntSupplier linkPort,
       NodeMetrics metrics) {
-    super(settings.clusterToken(), settings.apiToken(), 8L * 1024 * 1024 + 6L * settings.maxValueBytes());
+    super(settings.clusterToken(), settings.apiToken(), maxBodyBytes(settings));
     this.api = api;
     this.settings = settings;
     this.limits = api.limits();
     this.onStop = onStop;
     this.linkPort = linkPort;
     this.metrics = metrics;
+    this.answers = new KvAnswers(metrics);
+  }
+
+  /**
+   * What the HTTP server runs: {@code /kv}'s ordinary requests on the {@link KvFastPath}, everything
+   * else (and every error) through {@link #routes}.
+   */
+  public org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler(ClassicActorSystemProvider system) {
+    return new KvFastPath(api, answers, settings.apiToken(), settings.clusterToken(), maxBodyBytes(), routes().handler(system));
+  }
+
+  /** The largest body a write may have: a value of MAX_VALUE_BYTES, every character escaped, and room for the rest. */
+  private static long maxBodyBytes(NodeSettings settings) {
+    return 8L * 1024 * 1024 + 6L * settings.maxValueBytes();
+  }
+
+  private long maxBodyBytes() {
+    return maxBodyBytes(settings);
   }
 
   public Route routes() {
@@ -87,36 +109,9 @@ public final class WorkerRoutes extends JsonRoutes {
   private Route read(String key, Optional<String> local) {
     boolean localOnly = local.map(v -> v.equals("true") || v.equals("1") || v.isEmpty()).orElse(false);
     if (localOnly) {
-      return onSuccess(api.local(key), v -> found(key, v, List.of(api.nodeId())));
+      return onSuccess(api.local(key), v -> complete(KvAnswers.found(key, v, List.of(api.nodeId()))));
     }
-    return onSuccess(api.read(key), (ReadOutcome r) -> {
-      if (r instanceof ReadOutcome.Answered a) {
-        metrics.quorum("get", a.newest().filter(v -> !v.isTombstone()).isPresent() ? "found" : "not_found");
-        return found(key, a.newest(), a.answeredBy());
-      }
-      if (r instanceof ReadOutcome.NotReached n) {
-        metrics.quorum("get", "not_reached");
-        return complete(Errors.detail(503, n.detail()));
-      }
-      metrics.quorum("get", "no_view");
-      return complete(Errors.detail(503, ((ReadOutcome.NoView) r).detail()));
-    });
-  }
-
-  private Route found(String key, Optional<Versioned> v, List<String> from) {
-    ObjectNode o = Wire.NODES.objectNode();
-    boolean live = v.isPresent() && !v.get().isTombstone();
-    o.put("found", live);
-    o.put("key", key);
-    if (live) {
-      o.put("value", v.get().value());
-      o.put("version", v.get().version().toString());
-    } else {
-      o.put("detail", v.isPresent() ? "key was deleted" : "key not found");
-    }
-    ArrayNode arr = o.putArray("read_from");
-    from.forEach(arr::add);
-    return json(live ? 200 : 404, o);
+    return onSuccess(api.read(key), (ReadOutcome r) -> complete(answers.read(key, r)));
   }
 
   private Route write(JsonNode body) {
@@ -129,30 +124,8 @@ public final class WorkerRoutes extends JsonRoutes {
     return written(key, api.write(key, null), true);
   }
 
-  /** A write's outcome: 200 once the quorum holds it; 503, with what was acknowledged, otherwise. */
   private Route written(String key, CompletionStage<WriteOutcome> outcome, boolean delete) {
-    return onSuccess(outcome, r -> {
-      metrics.quorum(delete ? "delete" : "put", outcomeName(r));
-      ObjectNode o = Wire.NODES.objectNode();
-      boolean acked = r instanceof WriteOutcome.Acked;
-      if (acked) o.put("status", "ok");
-      else o.put("detail", detail(r));
-      o.put("key", key);
-      if (delete) o.put("deleted", acked);
-      o.put("replicas_acked", r.ackedBy().size());
-      ArrayNode arr = o.putArray("acked_by");
-      r.ackedBy().forEach(arr::add);
-      if (r instanceof WriteOutcome.Acked a) o.put("version", a.version().toString());
-      return json(acked ? 200 : 503, o);
-    });
-  }
-
-  private static String outcomeName(WriteOutcome r) {
-    if (r instanceof WriteOutcome.Acked) return "acked";
-    if (r instanceof WriteOutcome.Superseded) return "superseded";
-    if (r instanceof WriteOutcome.NotReached) return "not_reached";
-    if (r instanceof WriteOutcome.NoView) return "no_view";
-    return "expired";
+    return onSuccess(outcome, r -> complete(answers.written(key, r, delete)));
   }
 
   /** The Prometheus text exposition, with the state of the actors copied into gauges first. */
@@ -189,14 +162,6 @@ public final class WorkerRoutes extends JsonRoutes {
       metrics.set("ringkv_clock_refused_ahead", "Versions refused as too far ahead of this node's clock", s.clock().refused());
       return complete(JsonRoutes.prometheusText(metrics.scrape()));
     });
-  }
-
-  private static String detail(WriteOutcome r) {
-    if (r instanceof WriteOutcome.Superseded s) return s.detail();
-    if (r instanceof WriteOutcome.NotReached n) return n.detail();
-    if (r instanceof WriteOutcome.NoView n) return n.detail();
-    if (r instanceof WriteOutcome.Expired x) return x.detail();
-    throw new IllegalArgumentException("no detail in " + r);
   }
 
   /**
