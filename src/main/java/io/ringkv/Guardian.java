@@ -17,6 +17,7 @@ import io.ringkv.storage.HybridClock;
 import io.ringkv.worker.LocalData;
 import io.ringkv.worker.Shards;
 import io.ringkv.worker.Store;
+import io.ringkv.worker.Coordinator;
 import io.ringkv.worker.Worker;
 import io.ringkv.worker.WorkerApi;
 import io.ringkv.worker.WorkerEnv;
@@ -121,8 +122,9 @@ public final class Guardian {
     for (int i = 0; i < settings.storeShards(); i++)
       stores.add(ctx.spawn(Store.create(clock, settings.tombstoneTtl(), data.shards().get(i), disk), "store-" + i));
     WorkerEnv env = new WorkerEnv(settings, new Shards(stores), peers, clock, data);
-    ActorRef<Worker.Command> worker = ctx.spawn(Worker.create(env, controlPlane), "worker");
-    return new WorkerApi(env, worker, ctx.getSystem());
+    Coordinator coordinator = new Coordinator(env, ctx.getSystem().scheduler());
+    ActorRef<Worker.Command> worker = ctx.spawn(Worker.create(env, controlPlane, coordinator), "worker");
+    return new WorkerApi(env, worker, coordinator, ctx.getSystem());
   }
 
   /** Without a cluster token, says once at start what protected mode means. */

@@ -47,12 +47,13 @@ final class LocalStores implements Exchange.Side {
 
   @Override
   public CompletionStage<List<Applied>> replicate(List<Entry> entries) {
-    return perShard(entries, Entry::key, (store, part) -> this.<Store.Offered>ask(store, r -> new Store.Apply(part, r)).thenApply(Store.Offered::outcomes));
+    return perShard(entries, Entry::key, (store, part) -> this.<Store.Offered>call(store, r -> new Store.Apply(part, r::complete))
+        .thenApply(Store.Offered::outcomes));
   }
 
   @Override
   public CompletionStage<List<Optional<Versioned>>> copies(List<String> keys) {
-    return perShard(keys, Function.identity(), (store, part) -> this.<Store.ReadManyReply>ask(store, r -> new Store.ReadMany(part, r))
+    return perShard(keys, Function.identity(), (store, part) -> this.<Store.ReadManyReply>call(store, r -> new Store.ReadMany(part, r::complete))
         .thenApply(Store.ReadManyReply::values));
   }
 
@@ -92,6 +93,13 @@ final class LocalStores implements Exchange.Side {
       }
       return out;
     }, blocking);
+  }
+
+  /** A message whose reply is a callback (see {@link Store.Apply}), bounded by the timeout like an ask. */
+  private <T> CompletableFuture<T> call(ActorRef<Store.Command> store, Function<CompletableFuture<T>, Store.Command> message) {
+    CompletableFuture<T> reply = new CompletableFuture<>();
+    store.tell(message.apply(reply));
+    return reply.orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   private <T> CompletableFuture<T> ask(ActorRef<Store.Command> store, Function<ActorRef<T>, Store.Command> message) {

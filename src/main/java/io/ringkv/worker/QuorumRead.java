@@ -10,13 +10,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
-import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import java.util.function.Consumer;
+import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.actor.typed.Scheduler;
+import scala.concurrent.ExecutionContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Coordinates one client read, in the shape of Pekko's {@code DeviceGroupQuery}: asks
@@ -24,112 +23,135 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * fails, counts with {@link QuorumCount}, and decides in one place ({@link #next}): the newest version
  * once the quorum has answered (repairing the owners that answered with an older copy), or a failure
  * as soon as the quorum is out of reach or the deadline passes.
+ *
+ * <p>Not an actor (see {@link QuorumWrite}): its state is under its own lock, driven by the owners'
+ * answers and one timer.
  */
-public final class QuorumRead extends AbstractBehavior<QuorumRead.Command> {
-  public sealed interface Command {}
-
-  private record Answer(String node, Optional<Versioned> value) implements Command {}
-
-  private record Failed(String node, Throwable cause) implements Command {}
-
-  private enum Deadline implements Command { INSTANCE }
-
-  /** {@code selfServesReads}: false while this node is JOINING; then it does not count itself among the owners read. */
-  public static Behavior<Command> create(WorkerEnv env, String key, List<Member> owners, boolean selfServesReads,
-      ActorRef<ReadOutcome> replyTo) {
-    List<Member> read = selfServesReads ? owners : owners.stream().filter(m -> !m.id().equals(env.self())).toList();
-    if (read.isEmpty()) {
-      // the key's only owner is this node, and it is JOINING: nobody can answer yet
-      replyTo.tell(new ReadOutcome.NotReached(List.of(), "this worker is the key's only owner and is still receiving its"
-          + " data (JOINING): try again in a moment"));
-      return Behaviors.stopped();
-    }
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new QuorumRead(ctx, timers, env, key, read, replyTo)));
-  }
+final class QuorumRead {
+  private static final Logger log = LoggerFactory.getLogger(QuorumRead.class);
 
   private final WorkerEnv env;
+  private final Scheduler scheduler;
   private final String key;
-  private final ActorRef<ReadOutcome> replyTo;
+  private final Consumer<ReadOutcome> reply;
   private final Map<String, Member> byId = new LinkedHashMap<>();
   private final Deque<Member> spares = new ArrayDeque<>();
   private final Map<String, Optional<Versioned>> answers = new LinkedHashMap<>();
+  private Cancellable deadline;
   private QuorumCount count;
-  private boolean deadlinePassed;
+  private boolean over;
 
-  private QuorumRead(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerEnv env, String key,
-      List<Member> owners, ActorRef<ReadOutcome> replyTo) {
-    super(ctx);
+  /**
+   * Starts the read; {@code reply} is called once, on whichever thread decides it.
+   * {@code selfServesReads}: false while this node is JOINING; then it does not count itself among the owners read.
+   */
+  static void start(WorkerEnv env, String key, List<Member> owners, boolean selfServesReads, Scheduler scheduler,
+      Consumer<ReadOutcome> reply) {
+    List<Member> read = selfServesReads ? owners : owners.stream().filter(m -> !m.id().equals(env.self())).toList();
+    if (read.isEmpty()) {
+      // the key's only owner is this node, and it is JOINING: nobody can answer yet
+      reply.accept(new ReadOutcome.NotReached(List.of(), "this worker is the key's only owner and is still receiving its"
+          + " data (JOINING): try again in a moment"));
+      return;
+    }
+    new QuorumRead(env, key, read, scheduler, reply).begin();
+  }
+
+  private QuorumRead(WorkerEnv env, String key, List<Member> owners, Scheduler scheduler, Consumer<ReadOutcome> reply) {
     this.env = env;
+    this.scheduler = scheduler;
     this.key = key;
-    this.replyTo = replyTo;
+    this.reply = reply;
     this.count = QuorumCount.of(Math.min(env.settings().readQuorum(), owners.size()), owners.size());
     for (Member m : owners) if (m.id().equals(env.self())) byId.put(m.id(), m);
     for (Member m : owners) byId.putIfAbsent(m.id(), m);
     spares.addAll(byId.values());
-    timers.startSingleTimer(Deadline.INSTANCE, env.settings().requestTimeout());
-    for (int i = 0; i < count.needed(); i++) askNext();
   }
 
-  @Override
-  public Receive<Command> createReceive() {
-    return newReceiveBuilder()
-        .onMessage(Answer.class, this::onAnswer)
-        .onMessage(Failed.class, this::onFailed)
-        .onMessageEquals(Deadline.INSTANCE, this::onDeadline)
-        .build();
+  private void begin() {
+    List<Member> first = new ArrayList<>();
+    synchronized (this) {
+      deadline = scheduler.scheduleOnce(env.settings().requestTimeout(), this::onDeadline, ExecutionContext.parasitic$.MODULE$);
+      for (int i = 0; i < count.needed() && !spares.isEmpty(); i++) first.add(spares.poll());
+    }
+    for (Member m : first) ask(m);
   }
 
-  private void askNext() {
-    Member m = spares.poll();
-    if (m == null) return;
+  private void ask(Member m) {
     String id = m.id();
-    getContext().pipeToSelf(env.copy(m, key, getContext().getSystem().scheduler()),
-        (copy, err) -> err == null ? new Answer(id, copy) : new Failed(id, err));
+    env.copy(m, key).whenComplete((copy, err) -> {
+      if (err == null) onAnswer(id, copy);
+      else onFailed(id, err);
+    });
   }
 
-  private Behavior<Command> onAnswer(Answer a) {
-    answers.put(a.node(), a.value());
-    count = count.ack(a.node());
-    return next();
+  private void onAnswer(String node, Optional<Versioned> value) {
+    Runnable then;
+    synchronized (this) {
+      if (over) return;
+      answers.put(node, value);
+      count = count.ack(node);
+      then = next(false);
+    }
+    if (then != null) then.run();
   }
 
-  private Behavior<Command> onFailed(Failed f) {
-    getContext().getLog().debug("read of {} from {} failed: {}", key, f.node(), f.cause().toString());
-    count = count.fail(f.node());
-    askNext();
-    return next();
+  private void onFailed(String node, Throwable cause) {
+    Member spare;
+    Runnable then;
+    synchronized (this) {
+      if (over) return;
+      log.debug("read of {} from {} failed: {}", key, node, cause.toString());
+      count = count.fail(node);
+      spare = spares.poll();
+      then = next(false);
+    }
+    if (spare != null && then == null) ask(spare);
+    if (then != null) then.run();
   }
 
-  private Behavior<Command> onDeadline() {
-    deadlinePassed = true;
-    return next();
+  private void onDeadline() {
+    Runnable then;
+    synchronized (this) {
+      if (over) return;
+      then = next(true);
+    }
+    if (then != null) then.run();
   }
 
-  /** The one exit: the newest copy once the quorum answered, a failure once it cannot or the deadline passed. */
-  private Behavior<Command> next() {
+  /** Under the lock, the one exit: the newest copy once the quorum answered, a failure once it cannot or the deadline passed. */
+  private Runnable next(boolean deadlinePassed) {
     if (count.reached()) {
+      over = true;
+      deadline.cancel();
       Optional<Versioned> newest = Optional.empty();
       for (Optional<Versioned> v : answers.values())
         if (v.isPresent() && v.get().isNewerThan(newest.orElse(null))) newest = v;
-      replyTo.tell(new ReadOutcome.Answered(newest, new ArrayList<>(answers.keySet())));
-      newest.ifPresent(this::repairStale);
-      return Behaviors.stopped();
+      ReadOutcome outcome = new ReadOutcome.Answered(newest, new ArrayList<>(answers.keySet()));
+      Map<String, Optional<Versioned>> seen = new LinkedHashMap<>(answers);
+      Optional<Versioned> found = newest;
+      return () -> {
+        reply.accept(outcome);
+        found.ifPresent(v -> repairStale(v, seen));
+      };
     }
     if (count.impossible() || deadlinePassed) {
-      replyTo.tell(new ReadOutcome.NotReached(new ArrayList<>(answers.keySet()),
+      over = true;
+      deadline.cancel();
+      ReadOutcome outcome = new ReadOutcome.NotReached(new ArrayList<>(answers.keySet()),
           (deadlinePassed ? "read quorum not reached before the deadline: " : "read quorum not reached: ")
-              + answers.size() + " of " + count.needed() + " required answers"));
-      return Behaviors.stopped();
+              + answers.size() + " of " + count.needed() + " required answers");
+      return () -> reply.accept(outcome);
     }
-    return this;
+    return null;
   }
 
-  private void repairStale(Versioned newest) {
+  private void repairStale(Versioned newest, Map<String, Optional<Versioned>> seen) {
     Entry fix = new Entry(key, newest);
-    answers.forEach((node, v) -> {
+    seen.forEach((node, v) -> {
       if (v.isPresent() && !newest.isNewerThan(v.get())) return;
-      getContext().getLog().debug("read repair of {} on {}", key, node);
-      env.offer(byId.get(node), fix, getContext().getSystem().scheduler());
+      log.debug("read repair of {} on {}", key, node);
+      env.offer(byId.get(node), fix);
     });
   }
 }

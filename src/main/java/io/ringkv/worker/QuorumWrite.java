@@ -11,13 +11,13 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
+import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
-import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.actor.typed.Scheduler;
+import scala.concurrent.ExecutionContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Coordinates one versioned write: offers it to every owner at once (the local store for this node,
@@ -30,25 +30,17 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * this node's clock observes the newer versions, so a retry through it is stamped above them. An
  * owner that failed, could not store the write durably, or had not answered by the deadline, is
  * handed to {@link Hints}, which offers it the write again.
+ *
+ * <p>Not an actor: a small state machine driven by the owners' answers (futures completed by the
+ * link and the store) and one timer, its state under its own lock. An actor per write cost a spawn,
+ * a mailbox and a stop per request, the largest per-request cost of the coordinator after HTTP.
  */
-public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
-  public sealed interface Command {}
-
-  private record Offered(String node, Applied applied) implements Command {}
-
-  private record Failed(String node, Throwable cause) implements Command {}
-
-  private enum Deadline implements Command { INSTANCE }
-
-  public static Behavior<Command> create(WorkerEnv env, ActorRef<Hints.Command> hints, Entry entry, List<Member> owners,
-      ActorRef<WriteOutcome> replyTo) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new QuorumWrite(ctx, timers, env, hints, entry, owners, replyTo)));
-  }
+final class QuorumWrite {
+  private static final Logger log = LoggerFactory.getLogger(QuorumWrite.class);
 
   private final WorkerEnv env;
   private final ActorRef<Hints.Command> hints;
-  private final ActorRef<WriteOutcome> replyTo;
+  private final Consumer<WriteOutcome> reply;
   /** The owners that have not answered yet. */
   private final Map<String, Member> waiting = new LinkedHashMap<>();
   /** The refusals: the newer versions some owners hold, and the owners whose clocks refused this version. */
@@ -57,81 +49,104 @@ public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
   /** The owners that could not make the write durable (a failed or full disk). */
   private final Set<String> notStored = new LinkedHashSet<>();
   private final Entry entry;
+  private final Cancellable deadline;
   private QuorumCount count;
   private boolean answered;
+  private boolean over;
 
-  private QuorumWrite(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerEnv env,
-      ActorRef<Hints.Command> hints, Entry entry, List<Member> owners, ActorRef<WriteOutcome> replyTo) {
-    super(ctx);
+  /** Starts the write; {@code reply} is called once, on whichever thread decides it. */
+  static void start(WorkerEnv env, ActorRef<Hints.Command> hints, Entry entry, List<Member> owners, Scheduler scheduler,
+      Consumer<WriteOutcome> reply) {
+    new QuorumWrite(env, hints, entry, owners, scheduler, reply);
+  }
+
+  private QuorumWrite(WorkerEnv env, ActorRef<Hints.Command> hints, Entry entry, List<Member> owners, Scheduler scheduler,
+      Consumer<WriteOutcome> reply) {
     this.env = env;
     this.hints = hints;
     this.entry = entry;
-    this.replyTo = replyTo;
+    this.reply = reply;
     this.count = QuorumCount.of(env.settings().writeQuorum(), owners.size());
-    timers.startSingleTimer(Deadline.INSTANCE, env.settings().requestTimeout());
+    for (Member m : owners) waiting.put(m.id(), m);
+    synchronized (this) {
+      this.deadline = scheduler.scheduleOnce(env.settings().requestTimeout(), this::onDeadline, ExecutionContext.parasitic$.MODULE$);
+    }
     for (Member m : owners) {
-      waiting.put(m.id(), m);
       String id = m.id();
-      ctx.pipeToSelf(env.offer(m, entry, ctx.getSystem().scheduler()),
-          (applied, err) -> err == null ? new Offered(id, applied) : new Failed(id, err));
+      env.offer(m, entry).whenComplete((applied, err) -> {
+        if (err == null) onOffered(id, applied);
+        else onFailed(id, err);
+      });
     }
   }
 
-  @Override
-  public Receive<Command> createReceive() {
-    return newReceiveBuilder()
-        .onMessage(Offered.class, this::onOffered)
-        .onMessage(Failed.class, this::onFailed)
-        .onMessageEquals(Deadline.INSTANCE, this::onDeadline)
-        .build();
-  }
-
-  private Behavior<Command> onOffered(Offered o) {
-    Member owner = waiting.remove(o.node());
-    if (o.applied().holds()) {
-      count = count.ack(o.node());
-    } else {
-      if (o.applied().held() != null) newerHeld.put(o.node(), o.applied().held());
-      else if (o.applied().outcome() == Applied.Outcome.NOT_STORED) {
-        notStored.add(o.node());
-        hints.tell(new Hints.Hint(owner, entry));   // its disk may have room again by then
+  private void onOffered(String node, Applied applied) {
+    WriteOutcome outcome;
+    synchronized (this) {
+      if (over) return;
+      Member owner = waiting.remove(node);
+      if (applied.holds()) {
+        count = count.ack(node);
       } else {
-        tooFarAhead.add(o.node());
-        env.clock().refusedByPeer();
+        if (applied.held() != null) newerHeld.put(node, applied.held());
+        else if (applied.outcome() == Applied.Outcome.NOT_STORED) {
+          notStored.add(node);
+          hints.tell(new Hints.Hint(owner, entry));   // its disk may have room again by then
+        } else {
+          tooFarAhead.add(node);
+          env.clock().refusedByPeer();
+        }
+        count = count.fail(node);
       }
-      count = count.fail(o.node());
+      outcome = next();
     }
-    return next();
+    if (outcome != null) reply.accept(outcome);
   }
 
-  private Behavior<Command> onFailed(Failed f) {
-    getContext().getLog().debug("replica {} failed for key {}: {}", f.node(), entry.key(), f.cause().toString());
-    hints.tell(new Hints.Hint(waiting.remove(f.node()), entry));
-    count = count.fail(f.node());
-    return next();
-  }
-
-  private Behavior<Command> onDeadline() {
-    if (!answered) answer(new WriteOutcome.NotReached(acks(), "write quorum not reached before the deadline: " + tally()));
-    // still silent: their calls may yet land, and an offer of a version they hold costs nothing
-    for (Member m : waiting.values()) hints.tell(new Hints.Hint(m, entry));
-    return Behaviors.stopped();
-  }
-
-  /** Answers the client once (at the quorum, or as soon as it is out of reach); stops once every owner answered. */
-  private Behavior<Command> next() {
-    if (!answered && count.reached()) {
-      answer(new WriteOutcome.Acked(acks(), entry.versioned().version()));
-    } else if (!answered && count.impossible()) {
-      answer(refused());
+  private void onFailed(String node, Throwable cause) {
+    WriteOutcome outcome;
+    synchronized (this) {
+      if (over) return;
+      log.debug("replica {} failed for key {}: {}", node, entry.key(), cause.toString());
+      hints.tell(new Hints.Hint(waiting.remove(node), entry));
+      count = count.fail(node);
+      outcome = next();
     }
-    return waiting.isEmpty() ? Behaviors.stopped() : this;
+    if (outcome != null) reply.accept(outcome);
+  }
+
+  private void onDeadline() {
+    WriteOutcome outcome = null;
+    synchronized (this) {
+      if (over) return;
+      over = true;
+      if (!answered) {
+        answered = true;
+        outcome = new WriteOutcome.NotReached(acks(), "write quorum not reached before the deadline: " + tally());
+      }
+      // still silent: their calls may yet land, and an offer of a version they hold costs nothing
+      for (Member m : waiting.values()) hints.tell(new Hints.Hint(m, entry));
+    }
+    if (outcome != null) reply.accept(outcome);
+  }
+
+  /** Under the lock: the answer, once (at the quorum, or as soon as it is out of reach); over once every owner answered. */
+  private WriteOutcome next() {
+    WriteOutcome outcome = null;
+    if (!answered && count.reached()) outcome = new WriteOutcome.Acked(acks(), entry.versioned().version());
+    else if (!answered && count.impossible()) outcome = refused();
+    if (outcome != null) answered = true;
+    if (waiting.isEmpty()) {
+      over = true;
+      if (deadline != null) deadline.cancel();   // null only while the constructor has not armed it yet
+    }
+    return outcome;
   }
 
   /** Why the quorum is out of reach: owners that hold newer versions, clocks that refused ours, failures. */
   private WriteOutcome refused() {
     if (!tooFarAhead.isEmpty()) {
-      getContext().getLog().warn("owners {} refused {} at {}: further ahead of their clocks than MAX_CLOCK_SKEW; this node's"
+      log.warn("owners {} refused {} at {}: further ahead of their clocks than MAX_CLOCK_SKEW; this node's"
           + " clock may run ahead", tooFarAhead, entry.key(), entry.versioned().version());
       return new WriteOutcome.NotReached(acks(), "owners " + String.join(", ", tooFarAhead) + " refused the write's version as"
           + " further ahead of their clocks than MAX_CLOCK_SKEW (this node's clock may run ahead): " + tally());
@@ -147,11 +162,6 @@ public final class QuorumWrite extends AbstractBehavior<QuorumWrite.Command> {
           + " durably (a failed or full disk): " + tally());
     }
     return new WriteOutcome.NotReached(acks(), "write quorum not reached: " + tally());
-  }
-
-  private void answer(WriteOutcome outcome) {
-    answered = true;
-    replyTo.tell(outcome);
   }
 
   private List<String> acks() {

@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -35,13 +36,26 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 public final class Store extends AbstractBehavior<Store.Command> {
   public sealed interface Command {}
 
-  /** Applies each entry if it is newer than the stored one; replies with what happened to each. */
-  public record Apply(List<Entry> entries, ActorRef<Offered> replyTo) implements Command {}
+  /**
+   * Applies each entry if it is newer than the stored one; replies with what happened to each. The
+   * reply of this and of the reads is a callback, run on this actor's thread: the client path
+   * completes a future with it (no ask, no temporary actor, no timeout task per request); an actor
+   * passes its ref.
+   */
+  public record Apply(List<Entry> entries, Consumer<Offered> replyTo) implements Command {
+    public Apply(List<Entry> entries, ActorRef<Offered> replyTo) {
+      this(entries, (Consumer<Offered>) replyTo::tell);
+    }
+  }
 
-  public record Read(String key, ActorRef<ReadReply> replyTo) implements Command {}
+  public record Read(String key, Consumer<ReadReply> replyTo) implements Command {
+    public Read(String key, ActorRef<ReadReply> replyTo) {
+      this(key, (Consumer<ReadReply>) replyTo::tell);
+    }
+  }
 
   /** Several keys' copies in one message (a batch of replica reads); answers in the order asked. */
-  public record ReadMany(List<String> keys, ActorRef<ReadManyReply> replyTo) implements Command {}
+  public record ReadMany(List<String> keys, Consumer<ReadManyReply> replyTo) implements Command {}
 
   /** Every entry, tombstones included, for the rebalancer. */
   public record Snapshot(ActorRef<SnapshotReply> replyTo) implements Command {}
@@ -211,7 +225,7 @@ public final class Store extends AbstractBehavior<Store.Command> {
       }
     }
     if (writes == 0 && rechecks == 0) {
-      a.replyTo().tell(new Offered(List.copyOf(outcomes)));
+      a.replyTo().accept(new Offered(List.copyOf(outcomes)));
       return this;
     }
     List<Entry> toWrite = new ArrayList<>(writes);
@@ -241,19 +255,19 @@ public final class Store extends AbstractBehavior<Store.Command> {
       Applied now = store.check(e.key(), e.versioned().version());
       outcomes.set(i, now.outcome() == Applied.Outcome.SUPERSEDED ? now : Applied.NOT_STORED);
     }
-    c.apply().replyTo().tell(new Offered(List.copyOf(outcomes)));
+    c.apply().replyTo().accept(new Offered(List.copyOf(outcomes)));
     return this;
   }
 
   private Behavior<Command> onRead(Read r) {
-    r.replyTo().tell(new ReadReply(Optional.ofNullable(store.get(r.key()))));
+    r.replyTo().accept(new ReadReply(Optional.ofNullable(store.get(r.key()))));
     return this;
   }
 
   private Behavior<Command> onReadMany(ReadMany r) {
     List<Optional<Versioned>> values = new java.util.ArrayList<>(r.keys().size());
     for (String k : r.keys()) values.add(Optional.ofNullable(store.get(k)));
-    r.replyTo().tell(new ReadManyReply(List.copyOf(values)));
+    r.replyTo().accept(new ReadManyReply(List.copyOf(values)));
     return this;
   }
 

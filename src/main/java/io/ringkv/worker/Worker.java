@@ -1,16 +1,8 @@
 package io.ringkv.worker;
 
 import io.ringkv.cluster.ClusterView;
-import io.ringkv.cluster.Member;
 import io.ringkv.net.ControlPlane;
-import io.ringkv.net.Forwarded;
-import io.ringkv.net.NotSent;
-import io.ringkv.net.WriteOutcome;
-import io.ringkv.storage.Entry;
-import io.ringkv.storage.Version;
-import io.ringkv.storage.Versioned;
 import java.time.Duration;
-import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -20,20 +12,12 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * Owns this worker's membership view and routes every client request: a write is stamped here and
- * goes to the key's primary (or is coordinated here when this node is the primary, or the primary
- * does not take it), reads are coordinated here. Starts a rebalance on every new view.
+ * Owns this worker's membership view: adopts each view from the controller (handing it to the
+ * {@link Coordinator}, which routes the client requests by it), starts a rebalance on every new
+ * view, and tracks when this node has its data.
  */
 public final class Worker extends AbstractBehavior<Worker.Command> {
   public sealed interface Command {}
-
-  /** A client write entering the cluster here; {@code value == null} deletes. */
-  public record Put(String key, String value, ActorRef<WriteOutcome> replyTo) implements Command {}
-
-  /** A client write that another worker forwarded to this one as the key's primary. */
-  public record CoordinateForwarded(Forwarded write, ActorRef<WriteOutcome> replyTo) implements Command {}
-
-  public record Get(String key, ActorRef<ReadOutcome> replyTo) implements Command {}
 
   /** A view from the controller (a registration answer, or fetched by the membership link); older epochs are ignored. */
   public record ViewChanged(ClusterView view) implements Command {}
@@ -83,30 +67,21 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   private record WrappedFinished(Rebalancer.Finished finished) implements Command {}
 
-  /** The primary did not take a forwarded write: coordinate the same versioned entry here. */
-  private record CoordinateHere(Entry entry, ActorRef<WriteOutcome> replyTo) implements Command {}
-
-  /** A forward failed in a way that does not say whether the primary got it: coordinate here at {@code atMillis}. */
-  private record CoordinateAfter(CoordinateHere then, long atMillis) implements Command {}
-
   private enum RetryRebalance implements Command { INSTANCE }
 
-  public static Behavior<Command> create(WorkerEnv env, ControlPlane controlPlane) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Worker(ctx, timers, env, controlPlane)));
+  public static Behavior<Command> create(WorkerEnv env, ControlPlane controlPlane, Coordinator coordinator) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Worker(ctx, timers, env, controlPlane, coordinator)));
   }
 
   private static final Duration REBALANCE_RETRY = Duration.ofSeconds(1);
-  /** How many keys' last coordinated versions this worker remembers (about 100 bytes each). */
-  static final int RECENT_KEYS = 65_536;
-  private static final String NO_VIEW = "no UP workers in this node's view yet";
   private final WorkerEnv env;
+  private final Coordinator coordinator;
   private final TimerScheduler<Command> timers;
   private final ActorRef<Rebalancer.Command> rebalancer;
   private final ActorRef<MembershipLink.Command> link;
   private final ActorRef<Hints.Command> hints;
   private final ActorRef<AntiEntropy.Command> antiEntropy;
   private final RebalanceProgress progress = new RebalanceProgress();
-  private final int n;
   private ClusterView view;
   /** The last view the local data was fully brought in line with. */
   private ClusterView settled;
@@ -125,31 +100,20 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   private long joinedAt = -1;
   /** The last {@link SettledEverywhere} the membership link passed on. */
   private long settledEverywhere = -1;
-  /**
-   * The newest version this worker coordinated, per recently written key. A key's writes are
-   * coordinated by its primary, one after the other here; a write whose version is not above the
-   * last one (it entered elsewhere a moment earlier, or on a node whose clock is a little behind) is
-   * stamped above it before anything is sent, so it has one version still, and concurrent writes of
-   * a hot key do not supersede each other at the replicas.
-   */
-  private final java.util.LinkedHashMap<String, Version> recent = new java.util.LinkedHashMap<>(1024, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(java.util.Map.Entry<String, Version> eldest) {
-      return size() > RECENT_KEYS;
-    }
-  };
   private ActorRef<Left> leaving;
 
-  private Worker(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerEnv env, ControlPlane controlPlane) {
+  private Worker(ActorContext<Command> ctx, TimerScheduler<Command> timers, WorkerEnv env, ControlPlane controlPlane,
+      Coordinator coordinator) {
     super(ctx);
     this.env = env;
+    this.coordinator = coordinator;
     this.timers = timers;
-    this.n = env.settings().replicationFactor();
     this.view = ClusterView.empty(env.settings().vnodes());
     this.settled = view;
     ActorRef<Rebalancer.Finished> finished = ctx.messageAdapter(Rebalancer.Finished.class, WrappedFinished::new);
     this.rebalancer = ctx.spawn(Rebalancer.create(env, finished, progress), "rebalancer");
     this.hints = ctx.spawn(Hints.create(env), "hints");
+    coordinator.hints(hints);
     this.antiEntropy = ctx.spawn(AntiEntropy.create(env), "anti-entropy");
     this.link = ctx.spawn(MembershipLink.create(env.settings(), controlPlane, env.clock()::wallMillis, ctx.getSelf(), env.data()), "membership",
         MembershipLink.dispatcher(ctx.getSystem().settings().config()));
@@ -158,11 +122,6 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Put.class, this::onPut)
-        .onMessage(CoordinateForwarded.class, this::onCoordinateForwarded)
-        .onMessage(CoordinateHere.class, this::onCoordinateHere)
-        .onMessage(CoordinateAfter.class, this::onCoordinateAfter)
-        .onMessage(Get.class, this::onGet)
         .onMessage(ViewChanged.class, this::onViewChanged)
         .onMessageEquals(SyncView.INSTANCE, this::onSyncView)
         .onMessageEquals(Serving.INSTANCE, this::onServing)
@@ -170,7 +129,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .onMessage(WrappedFinished.class, this::onRebalanceFinished)
         .onMessageEquals(RetryRebalance.INSTANCE, this::onRetryRebalance)
         .onMessage(MembershipChanged.class, this::onMembershipChanged)
-        .onMessage(ClockChecked.class, c -> { clock = c; return this; })
+        .onMessage(ClockChecked.class, this::onClockChecked)
         .onMessage(SettledEverywhere.class, this::onSettledEverywhere)
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(GetAntiEntropy.class, g -> { antiEntropy.tell(new AntiEntropy.GetReport(g.replyTo())); return this; })
@@ -180,95 +139,9 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .build();
   }
 
-  /**
-   * A client write enters the cluster here and is stamped here. The key's primary coordinates it
-   * (stamping it above the last version it coordinated for the key first, if need be, before anything
-   * is sent: see {@link #recent}); when this node is not the primary, the write is forwarded with its
-   * version and a deadline. Should the primary be unreachable, be without a view, answer after it can
-   * no longer be writing it, or hold a newer version, this node coordinates the same versioned entry
-   * itself. So, short of a primary that stops answering in the middle of a write, the owners are sent
-   * one version of each write.
-   */
-  private Behavior<Command> onPut(Put put) {
-    List<Member> owners = view.owners(put.key(), n);
-    if (owners.isEmpty()) {
-      put.replyTo().tell(new WriteOutcome.NoView(NO_VIEW));
-      return this;
-    }
-    if (clock != null && clock.off()) {
-      put.replyTo().tell(new WriteOutcome.NotReached(List.of(), "this node's clock is " + clock.offsetMillis()
-          + " ms off the controller's, more than MAX_CLOCK_SKEW: it stamps no writes until the clocks agree"));
-      return this;
-    }
-    Entry entry = new Entry(put.key(), new Versioned(put.value(), new Version(env.clock().now(), env.self())));
-    Member primary = owners.get(0);
-    if (primary.id().equals(env.self())) return coordinate(inOrder(entry), owners, put.replyTo());
-    ActorRef<Command> self = getContext().getSelf();
-    long deadline = env.clock().wallMillis() + env.settings().requestTimeout().toMillis();
-    env.peers().forward(primary, new Forwarded(entry, deadline)).whenComplete((outcome, err) -> {
-      if (err == null && (outcome instanceof WriteOutcome.Acked || outcome instanceof WriteOutcome.NotReached))
-        put.replyTo().tell(outcome);
-      else if (err == null || NotSent.of(err)) self.tell(new CoordinateHere(entry, put.replyTo()));
-      // the forward may have reached the primary: coordinate it here only once the primary cannot be
-      // writing it any more (it starts nothing after the deadline, and ends within one request timeout)
-      else self.tell(new CoordinateAfter(new CoordinateHere(entry, put.replyTo()), deadline + env.settings().requestTimeout().toMillis()));
-    });
-    return this;
-  }
-
-  /** A write another worker forwarded to this one as its key's primary: at the version it came with. */
-  private Behavior<Command> onCoordinateForwarded(CoordinateForwarded c) {
-    Entry entry = c.write().entry();
-    List<Member> owners = view.owners(entry.key(), n);
-    if (owners.isEmpty()) {
-      // this node just restarted: the others saw it UP before it had its own view
-      c.replyTo().tell(new WriteOutcome.NoView(NO_VIEW));
-    } else if (env.clock().wallMillis() > c.write().deadlineMillis()) {
-      c.replyTo().tell(new WriteOutcome.Expired("arrived after its deadline: the forwarder coordinates it itself"));
-    } else {
-      coordinate(inOrder(entry), owners, c.replyTo());
-    }
-    return this;
-  }
-
-  /** The entry as this primary coordinates it: above the last version it coordinated for the key (see {@link #recent}). */
-  private Entry inOrder(Entry e) {
-    Version last = recent.get(e.key());
-    Entry out = e;
-    if (last != null && !e.versioned().version().isNewerThan(last)) {
-      env.clock().observe(last.timestamp());
-      out = new Entry(e.key(), new Versioned(e.versioned().value(), new Version(env.clock().now(), env.self())));
-    }
-    if (env.clock().admits(out.versioned().version().timestamp())) recent.put(e.key(), out.versioned().version());
-    return out;
-  }
-
-  private Behavior<Command> onCoordinateAfter(CoordinateAfter c) {
-    long wait = c.atMillis() - env.clock().wallMillis();
-    if (wait <= 0) return onCoordinateHere(c.then());
-    timers.startSingleTimer(c.then(), c.then(), Duration.ofMillis(wait));
-    return this;
-  }
-
-  private Behavior<Command> onCoordinateHere(CoordinateHere c) {
-    List<Member> owners = view.owners(c.entry().key(), n);
-    if (owners.isEmpty()) c.replyTo().tell(new WriteOutcome.NoView(NO_VIEW));
-    else coordinate(c.entry(), owners, c.replyTo());
-    return this;
-  }
-
-  private Behavior<Command> coordinate(Entry entry, List<Member> owners, ActorRef<WriteOutcome> replyTo) {
-    getContext().spawnAnonymous(QuorumWrite.create(env, hints, entry, owners, replyTo));
-    return this;
-  }
-
-  private Behavior<Command> onGet(Get get) {
-    List<Member> owners = view.owners(get.key(), n);
-    if (owners.isEmpty()) {
-      get.replyTo().tell(new ReadOutcome.NoView(NO_VIEW));
-      return this;
-    }
-    getContext().spawnAnonymous(QuorumRead.create(env, get.key(), owners, env.servesReads().get(), get.replyTo()));
+  private Behavior<Command> onClockChecked(ClockChecked c) {
+    clock = c;
+    coordinator.clockChecked(c);
     return this;
   }
 
@@ -277,6 +150,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     if (next.epoch() <= view.epoch()) return this;
     getContext().getLog().info("view epoch {} -> {}: UP {}", view.epoch(), next.epoch(), next.ring().nodes());
     view = next;
+    coordinator.adopt(next);
     // the hash trees follow the ring's ranges; anti-entropy waits until the data is in line with it
     Store.Track track = new Store.Track(next.epoch(), next.ring().tokens());
     for (var store : env.shards().stores()) store.tell(track);
@@ -326,6 +200,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     for (var store : env.shards().stores()) store.tell(Store.Clear.INSTANCE);
     settled = ClusterView.empty(env.settings().vnodes());
     view = settled;   // the next view is adopted as a first one: a fresh join, a full rebalance
+    coordinator.adopt(view);
     joinedAt = -1;
     env.servesReads().set(false);
     return this;

@@ -24,9 +24,10 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
- * A worker's operations as CompletionStages, one ask each: what its HTTP routes serve, what the
- * node-to-node link serves ({@link PeerService}), and what the in-memory transport of the simulations
- * calls directly. Every input is checked against the {@link Limits} here, whichever way it came in.
+ * A worker's operations as CompletionStages: what its HTTP routes serve, what the node-to-node link
+ * serves ({@link PeerService}), and what the in-memory transport of the simulations calls directly.
+ * Client reads and writes go to the {@link Coordinator} on the caller's thread; the rest asks the
+ * actors. Every input is checked against the {@link Limits} here, whichever way it came in.
  */
 public final class WorkerApi implements PeerService {
   /** A worker's state for {@code GET /status}. */
@@ -37,17 +38,16 @@ public final class WorkerApi implements PeerService {
   private final ActorRef<Worker.Command> worker;
   private final ActorSystem<?> system;
   private final Limits limits;
-  private final Duration writeTimeout;
   private final Duration localTimeout;
   private final LocalStores stores;
+  private final Coordinator coordinator;
 
-  public WorkerApi(WorkerEnv env, ActorRef<Worker.Command> worker, ActorSystem<?> system) {
+  public WorkerApi(WorkerEnv env, ActorRef<Worker.Command> worker, Coordinator coordinator, ActorSystem<?> system) {
     this.env = env;
     this.worker = worker;
+    this.coordinator = coordinator;
     this.system = system;
     this.limits = Limits.of(env.settings());
-    // forwarding to the primary (see PeerLinks' forward timeout), then coordinating here if it did not answer
-    this.writeTimeout = env.settings().requestTimeout().multipliedBy(3).plus(env.settings().peerTimeout());
     this.localTimeout = env.settings().peerTimeout();
     this.stores = new LocalStores(env.shards(), system, localTimeout);
   }
@@ -64,7 +64,7 @@ public final class WorkerApi implements PeerService {
   public CompletionStage<WriteOutcome> write(String key, String value) {
     limits.key(key);
     if (value != null) limits.value(value);
-    return AskPattern.ask(worker, r -> new Worker.Put(key, value, r), writeTimeout, system.scheduler());
+    return coordinator.put(key, value);
   }
 
   @Override
@@ -74,9 +74,7 @@ public final class WorkerApi implements PeerService {
       if (!w.entry().versioned().isTombstone()) limits.value(w.entry().versioned().value());
     }
     List<CompletableFuture<WriteOutcome>> outcomes = new ArrayList<>(writes.size());
-    for (Forwarded w : writes)
-      outcomes.add(Stages.plain(AskPattern.<Worker.Command, WriteOutcome>ask(worker,
-          r -> new Worker.CoordinateForwarded(w, r), writeTimeout, system.scheduler())));
+    for (Forwarded w : writes) outcomes.add(coordinator.coordinateForwarded(w).toCompletableFuture());
     return CompletableFuture.allOf(outcomes.toArray(new CompletableFuture[0]))
         .thenApply(v -> outcomes.stream().map(CompletableFuture::join).toList());
   }
@@ -84,14 +82,15 @@ public final class WorkerApi implements PeerService {
   /** A client read at the read quorum. */
   public CompletionStage<ReadOutcome> read(String key) {
     limits.key(key);
-    return AskPattern.ask(worker, r -> new Worker.Get(key, r), writeTimeout, system.scheduler());
+    return coordinator.get(key);
   }
 
   /** This worker's own copy, tombstone included. */
   public CompletionStage<Optional<Versioned>> local(String key) {
     limits.key(key);
-    return Stages.plain(AskPattern.<Store.Command, Store.ReadReply>ask(env.shards().forKey(key), r -> new Store.Read(key, r),
-        localTimeout, system.scheduler())).thenApply(Store.ReadReply::value);
+    CompletableFuture<Store.ReadReply> copy = new CompletableFuture<>();
+    env.shards().forKey(key).tell(new Store.Read(key, copy::complete));
+    return copy.orTimeout(localTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).thenApply(Store.ReadReply::value);
   }
 
   /** This worker's own copies for another worker's read; refused while it is JOINING (it may not have them yet). */

@@ -7,13 +7,11 @@ import io.ringkv.storage.Applied;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.HybridClock;
 import io.ringkv.storage.Versioned;
-import io.ringkv.util.Stages;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.pekko.actor.typed.Scheduler;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
  * What a worker's actors share: its id, its store shards, its clock, its way to reach other nodes,
@@ -36,20 +34,22 @@ public record WorkerEnv(NodeSettings settings, Shards shards, Peers peers, Hybri
   }
 
   /** Offers one replica to an owner: this node's own store shard, or a peer over the link. */
-  CompletionStage<Applied> offer(Member to, Entry entry, Scheduler scheduler) {
+  CompletionStage<Applied> offer(Member to, Entry entry) {
     if (to.id().equals(self())) {
-      // a plain stage, not context.ask: its reply would hop threads (see Stages)
-      return Stages.plain(AskPattern.<Store.Command, Store.Offered>ask(shards.forKey(entry.key()),
-          r -> new Store.Apply(List.of(entry), r), settings.peerTimeout(), scheduler)).thenApply(o -> o.outcomes().get(0));
+      // the store completes the future itself: no ask, no temporary actor (the caller has its own deadline)
+      CompletableFuture<Store.Offered> offered = new CompletableFuture<>();
+      shards.forKey(entry.key()).tell(new Store.Apply(List.of(entry), offered::complete));
+      return offered.thenApply(o -> o.outcomes().get(0));
     }
     return peers.replicate(to, List.of(entry)).thenApply(applied -> applied.get(0));
   }
 
   /** An owner's own copy of a key, tombstone included: this node's store shard, or a peer's. */
-  CompletionStage<Optional<Versioned>> copy(Member from, String key, Scheduler scheduler) {
+  CompletionStage<Optional<Versioned>> copy(Member from, String key) {
     if (from.id().equals(self())) {
-      return Stages.plain(AskPattern.<Store.Command, Store.ReadReply>ask(shards.forKey(key), r -> new Store.Read(key, r),
-          settings.peerTimeout(), scheduler)).thenApply(Store.ReadReply::value);
+      CompletableFuture<Store.ReadReply> copy = new CompletableFuture<>();
+      shards.forKey(key).tell(new Store.Read(key, copy::complete));
+      return copy.thenApply(Store.ReadReply::value);
     }
     return peers.fetch(from, key);
   }

@@ -198,7 +198,7 @@ class QuorumWriteTest {
 
   private void start(Peers peers, Entry entry) {
     WorkerEnv env = new WorkerEnv(settings, new Shards(List.of(store)), peers, clock);
-    testKit.spawn(QuorumWrite.create(env, hints.ref(), entry, OWNERS, replies.ref()));
+    QuorumWrite.start(env, hints.ref(), entry, OWNERS, testKit.system().scheduler(), replies.ref()::tell);
   }
 
   private Entry entry(String key, String value) {
