@@ -5,11 +5,13 @@ import com.fasterxml.jackson.core.JsonToken;
 import io.ringkv.net.Wire;
 import io.ringkv.util.Secret;
 import io.ringkv.util.Stages;
-import io.ringkv.worker.WorkerApi;
+import io.ringkv.net.WriteOutcome;
+import io.ringkv.worker.ReadOutcome;
 import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.function.BiFunction;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
@@ -28,16 +30,23 @@ import org.apache.pekko.japi.function.Function;
  * over the limits) goes to the routes, which answer it as they always did: the errors have one place.
  */
 final class KvFastPath implements Function<HttpRequest, CompletionStage<HttpResponse>> {
-  private final WorkerApi api;
+  private final java.util.function.Function<String, CompletionStage<ReadOutcome>> read;
+  private final BiFunction<String, String, CompletionStage<WriteOutcome>> write;
   private final KvAnswers answers;
   private final Secret apiToken;
   private final Secret clusterToken;
   private final long maxBodyBytes;
   private final Function<HttpRequest, CompletionStage<HttpResponse>> routes;
 
-  KvFastPath(WorkerApi api, KvAnswers answers, String apiToken, String clusterToken, long maxBodyBytes,
-      Function<HttpRequest, CompletionStage<HttpResponse>> routes) {
-    this.api = api;
+  /**
+   * {@code read} and {@code write} (a null value deletes) are the worker's quorum operations; they
+   * throw {@link Wire.BadInput} for a key or value over the limits.
+   */
+  KvFastPath(java.util.function.Function<String, CompletionStage<ReadOutcome>> read,
+      BiFunction<String, String, CompletionStage<WriteOutcome>> write, KvAnswers answers, String apiToken,
+      String clusterToken, long maxBodyBytes, Function<HttpRequest, CompletionStage<HttpResponse>> routes) {
+    this.read = read;
+    this.write = write;
     this.answers = answers;
     this.apiToken = Secret.of(apiToken);
     this.clusterToken = Secret.of(clusterToken);
@@ -56,15 +65,15 @@ final class KvFastPath implements Function<HttpRequest, CompletionStage<HttpResp
     try {
       if (req.method().equals(HttpMethods.GET)) {
         String key = onlyKey(req);
-        return key == null ? null : answer(api.read(key), r -> answers.read(key, r));
+        return key == null ? null : answer(read.apply(key), r -> answers.read(key, r));
       }
       if (req.method().equals(HttpMethods.DELETE)) {
         String key = onlyKey(req);
-        return key == null ? null : answer(api.write(key, null), r -> answers.written(key, r, true));
+        return key == null ? null : answer(write.apply(key, null), r -> answers.written(key, r, true));
       }
       if (req.method().equals(HttpMethods.PUT) || req.method().equals(HttpMethods.POST)) {
         String[] kv = keyAndValue(req);
-        return kv == null ? null : answer(api.write(kv[0], kv[1]), r -> answers.written(kv[0], r, false));
+        return kv == null ? null : answer(write.apply(kv[0], kv[1]), r -> answers.written(kv[0], r, false));
       }
       return null;
     } catch (Wire.BadInput e) {

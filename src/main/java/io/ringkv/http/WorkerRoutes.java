@@ -66,7 +66,7 @@ public final class WorkerRoutes extends JsonRoutes {
    * else (and every error) through {@link #routes}.
    */
   public org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler(ClassicActorSystemProvider system) {
-    return new KvFastPath(api, answers, settings.apiToken(), settings.clusterToken(), maxBodyBytes(), routes().handler(system));
+    return new KvFastPath(api::read, api::write, answers, settings.apiToken(), settings.clusterToken(), maxBodyBytes(), routes().handler(system));
   }
 
   /** The largest body a write may have: a value of MAX_VALUE_BYTES, every character escaped, and room for the rest. */
