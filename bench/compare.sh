@@ -35,6 +35,8 @@
 #        the workers' link ports come from; ETCD_EXTRA (""): more flags for every member; PEKKO_PORT
 #        (CEILING_PORT + 1); NODE_THREADS etc. as in lib.sh. Needs target/ringkv.jar; installs
 #        nginx-light and etcd-server with apt-get when nginx or etcd are missing. About 10 minutes.
+#        BEFORE_JAR (unset): an older build of ringkv.jar, run as one more system (ports 9000..) taking
+#        its turn in every round, and a before -> after table (BEFORE_LABEL names it; the jar's name by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
@@ -230,6 +232,16 @@ start_cluster
 URL[ringkv]=$(worker_url 1)
 PROCS[ringkv]=${PIDS[controller]}
 for i in $(seq 1 "${WORKERS:-4}"); do PROCS[ringkv]+=" ${PIDS[worker$i]}"; done
+SYSTEMS=(ringkv)
+if [ -n "${BEFORE_JAR:-}" ]; then   # an older build of ringkv as one more system, on ports 9000..
+  for k in controller $(seq -f 'worker%g' 1 "${WORKERS:-4}"); do PIDS[ringkv-$k]=${PIDS[$k]}; unset "PIDS[$k]"; done
+  JAR=$BEFORE_JAR BASE_PORT=9000 CTRL=http://127.0.0.1:9000 start_cluster DATA_DIR="$WORK/data-before"
+  URL[before]=http://127.0.0.1:9101
+  PROCS[before]=${PIDS[controller]}
+  for i in $(seq 1 "${WORKERS:-4}"); do PROCS[before]+=" ${PIDS[worker$i]}"; done
+  SYSTEMS=(before ringkv)
+  export BEFORE_LABEL=${BEFORE_LABEL:-$(basename "$BEFORE_JAR")}
+fi
 
 # --- preload and warm up
 log "nginx: $WARM_FIRST s of GET"
@@ -242,9 +254,11 @@ wait_for "an etcd leader" 30 etcd_has_leader
 LEADER=$(etcd_leader)
 log "etcd: $WARM_FIRST s of 50/50"
 bench --api etcd --targets "$LEADER" --put 50 --keys "$KEYS" --value-size 100 -c "$C" -d "$WARM_FIRST" --warmup 0 >/dev/null
-preload ringkv "${URL[ringkv]}"
-log "ringkv: JIT warm-up, $JIT s of 50/50"
-bench --targets "${URL[ringkv]}" --put 50 --keys "$KEYS" --value-size 100 -c "$C" -d "$JIT" --warmup 0 >/dev/null
+for sys in "${SYSTEMS[@]}"; do
+  preload "$sys" "${URL[$sys]}"
+  log "$sys: JIT warm-up, $JIT s of 50/50"
+  bench --targets "${URL[$sys]}" --put 50 --keys "$KEYS" --value-size 100 -c "$C" -d "$JIT" --warmup 0 >/dev/null
+done
 
 # --- the rounds: the systems take turns
 for round in $(seq 1 "$ROUNDS"); do
@@ -252,13 +266,15 @@ for round in $(seq 1 "$ROUNDS"); do
   measure pekko GET "$round"
   measure etcd PUT "$round"
   measure etcd GET "$round"
-  measure ringkv PUT "$round"
-  measure ringkv GET "$round"
+  for sys in "${SYSTEMS[@]}"; do
+    measure "$sys" PUT "$round"
+    measure "$sys" GET "$round"
+  done
 done
 
 # --- open loop at half of each one's peak
 for op in PUT GET; do
-  for sys in etcd ringkv; do
+  for sys in etcd "${SYSTEMS[@]}"; do
     rate=$(half_peak "$sys" "$op")
     measure "$sys" "$op" 0 --rate "$rate"
   done

@@ -25,12 +25,13 @@ a, b = cpu_times(sys.argv[7]), cpu_times(sys.argv[8])
 delta = [y - x for x, y in zip(a, b)]
 steal = delta[7] / sum(delta) if len(delta) > 7 and sum(delta) else 0
 
-ORDER = ["nginx", "pekko", "etcd", "ringkv"]
+ORDER = ["nginx", "pekko", "etcd", "before", "ringkv"]
 NAMES = {
     "nginx": "nginx (fixed 200)",
     "pekko": "Pekko HTTP (fixed 200)",
     "etcd": f"etcd {etcd_version} (3 members)",
     "ringkv": "ringkv (controller + 4 workers)",
+    "before": f"ringkv before ({os.environ.get('BEFORE_LABEL', 'BEFORE_JAR')})",
 }
 OPS = ["PUT", "GET"]
 TARGETS = {  # the issue's targets
@@ -156,6 +157,16 @@ out.append(f"| ringkv cluster CPU <= {TARGETS['cpu_get']:g} µs per GET | {fmt(m
 out.append(f"| ringkv PUT p99 at half the peak <= {TARGETS['p99_put']:g} ms | {fmt(m['p99_put'], '.2f')} ms | {verdict(at_most('p99_put'))} |")
 out.append(f"| ringkv GET p99 at half the peak <= {TARGETS['p99_get']:g} ms | {fmt(m['p99_get'], '.2f')} ms | {verdict(at_most('p99_get'))} |")
 out.append(f"| ringkv errors = 0 (all its measured runs) | {fmt(ringkv_errors, 'd')} | {verdict(None if ringkv_errors is None else ringkv_errors == 0)} |")
+
+if any(r["system"] == "before" for r in rows):
+    out.append("")
+    out.append(f"| ringkv, before -> after (means over the {len(rounds)} rounds) | ops/s before | ops/s after | ratio | CPU µs/req before | CPU µs/req after | ratio |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    for op in OPS:
+        b_ops, a_ops = mean_over_rounds("before", op, "ops_per_sec"), mean_over_rounds("ringkv", op, "ops_per_sec")
+        b_cpu, a_cpu = mean_over_rounds("before", op, "cpu"), mean_over_rounds("ringkv", op, "cpu")
+        out.append(f"| {op} | {fmt(b_ops)} | {fmt(a_ops)} | {fmt(ratio(a_ops, b_ops), '.2f')} | {fmt(b_cpu)} | {fmt(a_cpu)} "
+                   f"| {fmt(ratio(a_cpu, b_cpu), '.2f')} |")
 
 block = "\n".join(out)
 print(block)
