@@ -93,11 +93,16 @@ final class KvFastPath implements Function<HttpRequest, CompletionStage<HttpResp
     return params.get(0).second();
   }
 
-  /** The key and value of a whole body {@code {"key": "...", "value": "..."}} with nothing else, else null. */
+  /** The key and value of a body that arrived whole, within the limit; else null. */
   private String[] keyAndValue(HttpRequest req) {
     HttpEntity entity = req.entity();
     if (!(entity instanceof HttpEntity.Strict strict) || strict.getData().size() > maxBodyBytes) return null;
-    try (JsonParser p = Wire.JSON.createParser(strict.getData().toArray())) {
+    return keyAndValue(strict.getData().toArray());
+  }
+
+  /** The key and value of {@code {"key": "...", "value": "..."}} with nothing else (a streaming parse, no tree), else null. */
+  static String[] keyAndValue(byte[] body) {
+    try (JsonParser p = Wire.JSON.createParser(body)) {
       if (p.nextToken() != JsonToken.START_OBJECT) return null;
       String key = null;
       String value = null;
