@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+import readme_block
+
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 conns, dur, warm, keys, etcd_version = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip() or "?"
@@ -172,13 +174,4 @@ block = "\n".join(out)
 print(block)
 
 if "--no-readme" not in sys.argv:
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "README.md")
-    text = open(path).read()
-    begin, end = "<!-- compare:begin -->", "<!-- compare:end -->"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        open(path, "w").write(head + begin + "\n" + block + "\n" + end + tail)
-        print(f"(written into {path})", file=sys.stderr)
-    else:
-        print(f"(no compare markers in {path}: not written)", file=sys.stderr)
+    readme_block.write("compare", block)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import readme_block
+
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 wrk_ceiling, conns, dur = sys.argv[2], sys.argv[3], sys.argv[4]
 ceilings = [r["ops_per_sec"] for r in rows if r["label"].startswith("ceiling")]
@@ -45,11 +47,4 @@ table = "\n".join(out)
 print(table)
 
 if "--no-readme" not in sys.argv:
-    path = os.path.join(os.path.dirname(__file__), "README.md")
-    text = open(path).read()
-    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        open(path, "w").write(head + begin + "\n" + table + "\n" + end + tail)
-        print(f"(written into {path})", file=sys.stderr)
+    readme_block.write("results", table)
