@@ -12,7 +12,6 @@ import io.ringkv.worker.AntiEntropy;
 import io.ringkv.storage.Entry;
 import io.ringkv.storage.Durability;
 import io.ringkv.storage.HybridClock;
-import io.ringkv.storage.Versioned;
 import io.ringkv.worker.Limits;
 import io.ringkv.worker.ReadOutcome;
 import io.ringkv.worker.Worker;
