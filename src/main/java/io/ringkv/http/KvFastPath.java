@@ -10,6 +10,7 @@ import io.ringkv.worker.ReadOutcome;
 import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BiFunction;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
@@ -77,7 +78,10 @@ final class KvFastPath implements Function<HttpRequest, CompletionStage<HttpResp
       }
       return null;
     } catch (Wire.BadInput e) {
-      return null;   // over a limit: the routes say which
+      return null;   // over a limit, checked before anything started: the routes say which
+    } catch (RuntimeException e) {
+      // not sent to the routes: the operation may have started, and must not run twice
+      return CompletableFuture.completedFuture(Errors.forFailure(e));
     }
   }
 
