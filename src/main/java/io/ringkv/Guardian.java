@@ -16,8 +16,8 @@ import io.ringkv.storage.GroupCommit;
 import io.ringkv.storage.HybridClock;
 import io.ringkv.worker.LocalData;
 import io.ringkv.worker.Shards;
-import io.ringkv.worker.Store;
 import io.ringkv.worker.Coordinator;
+import io.ringkv.worker.Store;
 import io.ringkv.worker.Worker;
 import io.ringkv.worker.WorkerApi;
 import io.ringkv.worker.WorkerEnv;
@@ -28,6 +28,9 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.japi.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import java.util.ArrayList;
@@ -146,8 +149,7 @@ public final class Guardian {
   }
 
   private static CompletableFuture<?> bindOrStop(ActorContext<?> ctx, NodeSettings settings,
-      org.apache.pekko.japi.function.Function<org.apache.pekko.http.javadsl.model.HttpRequest,
-          CompletionStage<org.apache.pekko.http.javadsl.model.HttpResponse>> handler, NodeMetrics metrics) {
+      Function<HttpRequest, CompletionStage<HttpResponse>> handler, NodeMetrics metrics) {
     var system = ctx.getSystem();
     return HttpServer.start(system, settings.bindHost(), settings.port(), handler, metrics).toCompletableFuture().whenComplete((b, err) -> {
       if (err != null) system.terminate();

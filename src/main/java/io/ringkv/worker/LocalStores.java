@@ -47,14 +47,16 @@ final class LocalStores implements Exchange.Side {
 
   @Override
   public CompletionStage<List<Applied>> replicate(List<Entry> entries) {
-    return perShard(entries, Entry::key, (store, part) -> this.<Store.Offered>call(store, r -> new Store.Apply(part, r::complete))
-        .thenApply(Store.Offered::outcomes));
+    return perShard(entries, Entry::key, (store, part) -> bounded(Store.apply(store, part)));
   }
 
   @Override
   public CompletionStage<List<Optional<Versioned>>> copies(List<String> keys) {
-    return perShard(keys, Function.identity(), (store, part) -> this.<Store.ReadManyReply>call(store, r -> new Store.ReadMany(part, r::complete))
-        .thenApply(Store.ReadManyReply::values));
+    return perShard(keys, Function.identity(), (store, part) -> {
+      CompletableFuture<Store.ReadManyReply> reply = new CompletableFuture<>();
+      store.tell(new Store.ReadMany(part, reply::complete));
+      return bounded(reply.thenApply(Store.ReadManyReply::values));
+    });
   }
 
   /** The hash trees' nodes, XORed over the shards (each holds its keys' share); fails unless every shard is at the epoch. */
@@ -95,10 +97,8 @@ final class LocalStores implements Exchange.Side {
     }, blocking);
   }
 
-  /** A message whose reply is a callback (see {@link Store.Apply}), bounded by the timeout like an ask. */
-  private <T> CompletableFuture<T> call(ActorRef<Store.Command> store, Function<CompletableFuture<T>, Store.Command> message) {
-    CompletableFuture<T> reply = new CompletableFuture<>();
-    store.tell(message.apply(reply));
+  /** A store's callback reply (see {@link Store.Apply}), bounded by the timeout like an ask. */
+  private <T> CompletableFuture<T> bounded(CompletableFuture<T> reply) {
     return reply.orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 

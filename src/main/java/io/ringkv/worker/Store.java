@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -39,20 +40,12 @@ public final class Store extends AbstractBehavior<Store.Command> {
   /**
    * Applies each entry if it is newer than the stored one; replies with what happened to each. The
    * reply of this and of the reads is a callback, run on this actor's thread: the client path
-   * completes a future with it (no ask, no temporary actor, no timeout task per request); an actor
-   * passes its ref.
+   * completes a future with it ({@link #apply}, {@link #read}: no ask, no temporary actor, no timeout
+   * task per request); an actor passes {@code ref::tell}.
    */
-  public record Apply(List<Entry> entries, Consumer<Offered> replyTo) implements Command {
-    public Apply(List<Entry> entries, ActorRef<Offered> replyTo) {
-      this(entries, (Consumer<Offered>) replyTo::tell);
-    }
-  }
+  public record Apply(List<Entry> entries, Consumer<Offered> replyTo) implements Command {}
 
-  public record Read(String key, Consumer<ReadReply> replyTo) implements Command {
-    public Read(String key, ActorRef<ReadReply> replyTo) {
-      this(key, (Consumer<ReadReply>) replyTo::tell);
-    }
-  }
+  public record Read(String key, Consumer<ReadReply> replyTo) implements Command {}
 
   /** Several keys' copies in one message (a batch of replica reads); answers in the order asked. */
   public record ReadMany(List<String> keys, Consumer<ReadManyReply> replyTo) implements Command {}
@@ -84,6 +77,20 @@ public final class Store extends AbstractBehavior<Store.Command> {
    * it (or a newer version) then, and none can bring the key back.
    */
   public record ExchangedSince(long epoch, long[] millis) implements Command {}
+
+  /** {@code entries} offered to {@code store}: what happened to each, in order. */
+  static CompletableFuture<List<Applied>> apply(ActorRef<Command> store, List<Entry> entries) {
+    CompletableFuture<Offered> offered = new CompletableFuture<>();
+    store.tell(new Apply(entries, offered::complete));
+    return offered.thenApply(Offered::outcomes);
+  }
+
+  /** {@code store}'s copy of {@code key}, tombstone included. */
+  static CompletableFuture<Optional<Versioned>> read(ActorRef<Command> store, String key) {
+    CompletableFuture<ReadReply> copy = new CompletableFuture<>();
+    store.tell(new Read(key, copy::complete));
+    return copy.thenApply(ReadReply::value);
+  }
 
   /** What happened to each entry of an {@link Apply}, in order. */
   public record Offered(List<Applied> outcomes) {}

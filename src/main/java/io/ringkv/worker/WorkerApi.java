@@ -88,9 +88,7 @@ public final class WorkerApi implements PeerService {
   /** This worker's own copy, tombstone included. */
   public CompletionStage<Optional<Versioned>> local(String key) {
     limits.key(key);
-    CompletableFuture<Store.ReadReply> copy = new CompletableFuture<>();
-    env.shards().forKey(key).tell(new Store.Read(key, copy::complete));
-    return copy.orTimeout(localTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).thenApply(Store.ReadReply::value);
+    return Store.read(env.shards().forKey(key), key).orTimeout(localTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   /** This worker's own copies for another worker's read; refused while it is JOINING (it may not have them yet). */

@@ -9,7 +9,6 @@ import io.ringkv.storage.HybridClock;
 import io.ringkv.storage.Versioned;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -36,10 +35,8 @@ public record WorkerEnv(NodeSettings settings, Shards shards, Peers peers, Hybri
   /** Offers one replica to an owner: this node's own store shard, or a peer over the link. */
   CompletionStage<Applied> offer(Member to, Entry entry) {
     if (to.id().equals(self())) {
-      // the store completes the future itself: no ask, no temporary actor (the caller has its own deadline)
-      CompletableFuture<Store.Offered> offered = new CompletableFuture<>();
-      shards.forKey(entry.key()).tell(new Store.Apply(List.of(entry), offered::complete));
-      return offered.thenApply(o -> o.outcomes().get(0));
+      // no timeout here: the quorum that asks has its own deadline
+      return Store.apply(shards.forKey(entry.key()), List.of(entry)).thenApply(outcomes -> outcomes.get(0));
     }
     return peers.replicate(to, List.of(entry)).thenApply(applied -> applied.get(0));
   }
@@ -47,9 +44,7 @@ public record WorkerEnv(NodeSettings settings, Shards shards, Peers peers, Hybri
   /** An owner's own copy of a key, tombstone included: this node's store shard, or a peer's. */
   CompletionStage<Optional<Versioned>> copy(Member from, String key) {
     if (from.id().equals(self())) {
-      CompletableFuture<Store.ReadReply> copy = new CompletableFuture<>();
-      shards.forKey(key).tell(new Store.Read(key, copy::complete));
-      return copy.thenApply(Store.ReadReply::value);
+      return Store.read(shards.forKey(key), key);
     }
     return peers.fetch(from, key);
   }

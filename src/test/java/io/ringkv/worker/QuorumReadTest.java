@@ -233,13 +233,13 @@ class QuorumReadTest {
 
   private void storeLocally(String key, Versioned v) {
     TestProbe<Store.Offered> probe = testKit.createTestProbe();
-    store.tell(new Store.Apply(List.of(new Entry(key, v)), probe.ref()));
+    store.tell(new Store.Apply(List.of(new Entry(key, v)), probe.ref()::tell));
     probe.receiveMessage();
   }
 
   private Optional<Versioned> readLocal(String key) {
     TestProbe<Store.ReadReply> probe = testKit.createTestProbe();
-    store.tell(new Store.Read(key, probe.ref()));
+    store.tell(new Store.Read(key, probe.ref()::tell));
     return probe.receiveMessage().value();
   }
 

@@ -207,7 +207,7 @@ class QuorumWriteTest {
 
   private Optional<Versioned> readLocal(String key) {
     TestProbe<Store.ReadReply> probe = testKit.createTestProbe();
-    store.tell(new Store.Read(key, probe.ref()));
+    store.tell(new Store.Read(key, probe.ref()::tell));
     return probe.receiveMessage().value();
   }
 

@@ -69,13 +69,13 @@ class StoreTest {
 
   private TestProbe<Store.Offered> apply(Entry... entries) {
     TestProbe<Store.Offered> p = testKit.createTestProbe();
-    store.tell(new Store.Apply(List.of(entries), p.getRef()));
+    store.tell(new Store.Apply(List.of(entries), p.getRef()::tell));
     return p;
   }
 
   private Optional<Versioned> read(String key) {
     TestProbe<Store.ReadReply> p = testKit.createTestProbe();
-    store.tell(new Store.Read(key, p.getRef()));
+    store.tell(new Store.Read(key, p.getRef()::tell));
     return p.receiveMessage().value();
   }
 
